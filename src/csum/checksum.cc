@@ -1,0 +1,2 @@
+// The checksum engine arrives here.
+namespace ferry::csum {}
