@@ -1,0 +1,123 @@
+#include "packet/buffer_pool.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace ferry {
+
+std::atomic<BufferPool*> BufferPool::registry_[BufferPool::kMaxPools];
+
+namespace {
+
+// Guards id assignment only; lookups (from_id) are lock-free loads.
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+constexpr uint32_t kArenaAlign = 4096;
+
+uint32_t inverse_mod_2_32(uint32_t odd) {
+  uint32_t x = odd;  // correct to 3 bits; each Newton step doubles the correct bits
+  for (int i = 0; i < 5; i++)
+    x *= 2 - odd * x;
+  return x;
+}
+
+}  // namespace
+
+std::unique_ptr<BufferPool> BufferPool::create(const Config& config) {
+  if (config.buffer_count == 0) return nullptr;
+  uint64_t buffer_len = uint64_t{config.headroom} + config.data_room;
+  if (buffer_len == 0) return nullptr;
+  uint64_t stride =
+      (sizeof(Packet) + buffer_len + kCacheLineSize - 1) / kCacheLineSize * kCacheLineSize;
+  uint64_t size = stride * config.buffer_count;
+  // index_of() works in 32 bits.
+  if (size >= (uint64_t{1} << 32)) return nullptr;
+
+  std::unique_ptr<BufferPool> pool(new BufferPool());
+  pool->count_ = config.buffer_count;
+  pool->stride_ = static_cast<uint32_t>(stride);
+  pool->buffer_len_ = static_cast<uint32_t>(buffer_len);
+  pool->headroom_ = config.headroom;
+  pool->name_ = config.name;
+  pool->shift_ = static_cast<uint32_t>(__builtin_ctz(pool->stride_));
+  pool->low_mask_ = (uintptr_t{1} << pool->shift_) - 1;
+  pool->odd_inverse_ = inverse_mod_2_32(pool->stride_ >> pool->shift_);
+
+  uint64_t alloc_size = (size + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+  pool->arena_ = static_cast<uint8_t*>(std::aligned_alloc(kArenaAlign, alloc_size));
+  if (pool->arena_ == nullptr) return nullptr;
+  // Touch every page now rather than on the fast path.
+  std::memset(pool->arena_, 0, alloc_size);
+  pool->arena_size_ = size;
+  pool->stack_.reset(new (std::nothrow) Packet*[config.buffer_count]);
+  pool->allocated_.reset(new (std::nothrow) uint8_t[config.buffer_count]());
+  if (!pool->stack_ || !pool->allocated_) return nullptr;
+  // Element 0 on top, so a fresh pool hands out buffers in address order.
+  for (uint32_t i = 0; i < config.buffer_count; i++) {
+    pool->stack_[i] =
+        reinterpret_cast<Packet*>(pool->arena_ + uint64_t{config.buffer_count - 1 - i} * stride);
+  }
+  pool->top_ = config.buffer_count;
+
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  for (uint16_t id = 0; id < kMaxPools; id++) {
+    if (registry_[id].load(std::memory_order_relaxed) == nullptr) {
+      pool->id_ = id;
+      registry_[id].store(pool.get(), std::memory_order_release);
+      return pool;
+    }
+  }
+  return nullptr;  // every id taken
+}
+
+BufferPool::~BufferPool() {
+  if (id_ != kNoPool) {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry_[id_].store(nullptr, std::memory_order_release);
+  }
+  std::free(arena_);
+}
+
+void BufferPool::claim_or_check_owner() {
+  std::thread::id self = std::this_thread::get_id();
+  if (owner_ == std::thread::id()) {
+    owner_ = self;
+  } else if (owner_ != self) {
+    std::fprintf(stderr, "BufferPool '%s': used by a thread that does not own it\n", name_.c_str());
+    std::abort();
+  }
+}
+
+void BufferPool::bad_free(const Packet* p) {
+  stats_.bad_frees++;
+#ifndef NDEBUG
+  std::fprintf(stderr, "BufferPool '%s': bad free of %p (%s)\n", name_.c_str(),
+               static_cast<const void*>(p), owns(p) ? "double free" : "not from this pool");
+  std::abort();
+#else
+  (void)p;
+#endif
+}
+
+void free_packet(Packet* p) {
+  while (p != nullptr) {
+    Packet* next = p->next();
+    if (p->pool_id() != kNoPool) {
+      BufferPool* pool = BufferPool::from_id(p->pool_id());
+      if (FERRY_LIKELY(pool != nullptr)) pool->free(p);
+    }
+    p = next;
+  }
+}
+
+void free_packets(Packet* const* pkts, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    free_packet(pkts[i]);
+}
+
+}  // namespace ferry
