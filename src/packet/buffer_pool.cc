@@ -39,35 +39,36 @@ std::unique_ptr<BufferPool> BufferPool::create(const Config& config) {
   if (size >= (uint64_t{1} << 32)) return nullptr;
 
   std::unique_ptr<BufferPool> pool(new BufferPool());
-  pool->count_ = config.buffer_count;
+  Geometry& g = pool->geo_;
+  g.count = config.buffer_count;
+  g.buffer_len = static_cast<uint32_t>(buffer_len);
+  g.headroom = config.headroom;
   pool->stride_ = static_cast<uint32_t>(stride);
-  pool->buffer_len_ = static_cast<uint32_t>(buffer_len);
-  pool->headroom_ = config.headroom;
   pool->name_ = config.name;
-  pool->shift_ = static_cast<uint32_t>(__builtin_ctz(pool->stride_));
-  pool->low_mask_ = (uintptr_t{1} << pool->shift_) - 1;
-  pool->odd_inverse_ = inverse_mod_2_32(pool->stride_ >> pool->shift_);
+  g.shift = static_cast<uint32_t>(__builtin_ctz(pool->stride_));
+  g.low_mask = (uintptr_t{1} << g.shift) - 1;
+  g.odd_inverse = inverse_mod_2_32(pool->stride_ >> g.shift);
 
   uint64_t alloc_size = (size + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
-  pool->arena_ = static_cast<uint8_t*>(std::aligned_alloc(kArenaAlign, alloc_size));
-  if (pool->arena_ == nullptr) return nullptr;
+  g.arena = static_cast<uint8_t*>(std::aligned_alloc(kArenaAlign, alloc_size));
+  if (g.arena == nullptr) return nullptr;
   // Touch every page now rather than on the fast path.
-  std::memset(pool->arena_, 0, alloc_size);
-  pool->arena_size_ = size;
+  std::memset(g.arena, 0, alloc_size);
+  g.arena_size = size;
   pool->stack_.reset(new (std::nothrow) Packet*[config.buffer_count]);
-  pool->allocated_.reset(new (std::nothrow) uint8_t[config.buffer_count]());
-  if (!pool->stack_ || !pool->allocated_) return nullptr;
+  pool->state_.reset(new (std::nothrow) ElementState[config.buffer_count]());
+  if (!pool->stack_ || !pool->state_) return nullptr;
   // Element 0 on top, so a fresh pool hands out buffers in address order.
   for (uint32_t i = 0; i < config.buffer_count; i++) {
     pool->stack_[i] =
-        reinterpret_cast<Packet*>(pool->arena_ + uint64_t{config.buffer_count - 1 - i} * stride);
+        reinterpret_cast<Packet*>(g.arena + uint64_t{config.buffer_count - 1 - i} * stride);
   }
   pool->top_ = config.buffer_count;
 
   std::lock_guard<std::mutex> lock(registry_mutex());
   for (uint16_t id = 0; id < kMaxPools; id++) {
     if (registry_[id].load(std::memory_order_relaxed) == nullptr) {
-      pool->id_ = id;
+      g.id = id;
       registry_[id].store(pool.get(), std::memory_order_release);
       return pool;
     }
@@ -76,11 +77,11 @@ std::unique_ptr<BufferPool> BufferPool::create(const Config& config) {
 }
 
 BufferPool::~BufferPool() {
-  if (id_ != kNoPool) {
+  if (geo_.id != kNoPool) {
     std::lock_guard<std::mutex> lock(registry_mutex());
-    registry_[id_].store(nullptr, std::memory_order_release);
+    registry_[geo_.id].store(nullptr, std::memory_order_release);
   }
-  std::free(arena_);
+  std::free(geo_.arena);
 }
 
 void BufferPool::claim_or_check_owner() {

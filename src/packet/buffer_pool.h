@@ -90,7 +90,7 @@ class BufferPool {
       return nullptr;
     }
     Packet* p = stack_[--top_];
-    take(p);
+    take(geo_, state_.get(), p);
     note_allocs(1);
     return p;
   }
@@ -102,10 +102,13 @@ class BufferPool {
       stats_.exhausted++;
       return false;
     }
+    // Locals: Packet::init's memset could alias the members and force reloads.
     Packet** src = stack_.get() + top_ - n;
+    const Geometry g = geo_;
+    ElementState* state = state_.get();
     for (uint32_t i = 0; i < n; i++) {
       Packet* p = src[n - 1 - i];  // top of the stack first: the warmest buffers
-      take(p);
+      take(g, state, p);
       out[i] = p;
     }
     top_ -= n;
@@ -117,74 +120,108 @@ class BufferPool {
   void free(Packet* p) {
     check_owner();
     uint32_t idx;
-    if (FERRY_UNLIKELY(!index_of(p, &idx) || !allocated_[idx])) {
+    if (FERRY_UNLIKELY(!index_of(geo_, p, &idx) || state_[idx] != ElementState::kAllocated)) {
       bad_free(p);
       return;
     }
-    allocated_[idx] = 0;
+    state_[idx] = ElementState::kFree;
     stack_[top_++] = p;
     stats_.frees++;
   }
 
   // Returns n segments of this pool (their next() pointers are not followed).
   void free_bulk(Packet* const* pkts, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++)
-      free(pkts[i]);
+    check_owner();
+    const Geometry g = geo_;
+    ElementState* state = state_.get();
+    Packet** stack = stack_.get();
+    uint32_t top = top_;
+    uint32_t freed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      Packet* p = pkts[i];
+      uint32_t idx;
+      if (FERRY_UNLIKELY(!index_of(g, p, &idx) || state[idx] != ElementState::kAllocated)) {
+        top_ = top;
+        bad_free(p);
+        continue;
+      }
+      state[idx] = ElementState::kFree;
+      stack[top++] = p;
+      freed++;
+    }
+    top_ = top;
+    stats_.frees += freed;
   }
 
   // True if p is the descriptor of an element of this pool (allocated or not).
   bool owns(const Packet* p) const {
     uint32_t idx;
-    return index_of(p, &idx);
+    return index_of(geo_, p, &idx);
   }
   // True if p is a descriptor of this pool that is currently allocated.
   bool is_allocated(const Packet* p) const {
     uint32_t idx;
-    return index_of(p, &idx) && allocated_[idx] != 0;
+    return index_of(geo_, p, &idx) && state_[idx] == ElementState::kAllocated;
   }
 
   // Lets another thread claim the pool (debug-build owner check); call on hand-over.
   void release_owner() { owner_ = std::thread::id(); }
 
-  uint16_t id() const { return id_; }
+  uint16_t id() const { return geo_.id; }
   const std::string& name() const { return name_; }
-  uint32_t capacity() const { return count_; }
+  uint32_t capacity() const { return geo_.count; }
   uint32_t available() const { return top_; }
   uint32_t element_size() const { return stride_; }
-  uint32_t buffer_len() const { return buffer_len_; }  // headroom + data room
-  uint16_t headroom() const { return headroom_; }
-  uint32_t data_room() const { return buffer_len_ - headroom_; }
+  uint32_t buffer_len() const { return geo_.buffer_len; }  // headroom + data room
+  uint16_t headroom() const { return geo_.headroom; }
+  uint32_t data_room() const { return geo_.buffer_len - geo_.headroom; }
   BufferPoolStats stats() const {
     BufferPoolStats s = stats_;
-    s.in_use = count_ - top_;
+    s.in_use = geo_.count - top_;
     return s;
   }
 
  private:
   BufferPool() = default;
 
+  // A distinct type (not a char type), so stores to it do not alias everything.
+  enum class ElementState : uint8_t { kFree = 0, kAllocated = 1 };
+
+  // What the fast path needs, copied into locals by the bulk loops.
+  struct Geometry {
+    uint8_t* arena = nullptr;
+    uintptr_t arena_size = 0;
+    uintptr_t low_mask = 0;  // stride = 2^shift * odd; low_mask = 2^shift - 1
+    uint32_t shift = 0;
+    uint32_t odd_inverse = 0;  // odd^-1 mod 2^32
+    uint32_t count = 0;
+    uint32_t buffer_len = 0;
+    uint16_t headroom = 0;
+    uint16_t id = kNoPool;
+  };
+
   // Element index of p, if p is exactly the start of an element of the arena. The
   // stride is 2^shift * odd; x is a multiple of the odd part iff x * inverse(odd) mod 2^32
   // is small (<= (2^32 - 1) / odd), and then that product is the quotient. Since
-  // count * stride < 2^32, "small" is implied by the index < count test.
-  bool index_of(const Packet* p, uint32_t* idx) const {
-    uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(arena_);
-    if (FERRY_UNLIKELY(off >= arena_size_ || (off & low_mask_) != 0)) return false;
-    uint32_t i = static_cast<uint32_t>(off >> shift_) * odd_inverse_;
+  // count * stride < 2^32, "small" is implied by the index < count test. No division.
+  static bool index_of(const Geometry& g, const Packet* p, uint32_t* idx) {
+    uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(g.arena);
+    if (FERRY_UNLIKELY(off >= g.arena_size || (off & g.low_mask) != 0)) return false;
+    uint32_t i = static_cast<uint32_t>(off >> g.shift) * g.odd_inverse;
     *idx = i;
-    return FERRY_LIKELY(i < count_);
+    return FERRY_LIKELY(i < g.count);
   }
 
-  void take(Packet* p) {
+  static void take(const Geometry& g, ElementState* state, Packet* p) {
     // p came off the free stack, so it is an element boundary: the quotient is exact.
-    uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(arena_);
-    allocated_[static_cast<uint32_t>(off >> shift_) * odd_inverse_] = 1;
-    p->init(reinterpret_cast<uint8_t*>(p) + sizeof(Packet), buffer_len_, headroom_, id_);
+    uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(g.arena);
+    state[static_cast<uint32_t>(off >> g.shift) * g.odd_inverse] = ElementState::kAllocated;
+    p->init(reinterpret_cast<uint8_t*>(p) + sizeof(Packet), g.buffer_len, g.headroom, g.id);
   }
 
   void note_allocs(uint32_t n) {
     stats_.allocs += n;
-    uint32_t in_use = count_ - top_;
+    uint32_t in_use = geo_.count - top_;
     if (in_use > stats_.high_water) stats_.high_water = in_use;
   }
 
@@ -198,19 +235,11 @@ class BufferPool {
 
   static std::atomic<BufferPool*> registry_[kMaxPools];
 
-  uint8_t* arena_ = nullptr;
-  uintptr_t arena_size_ = 0;
-  std::unique_ptr<Packet*[]> stack_;      // free stack; [0, top_) are free
-  std::unique_ptr<uint8_t[]> allocated_;  // per element: 1 while allocated
+  Geometry geo_;
+  std::unique_ptr<Packet*[]> stack_;       // free stack; [0, top_) are free
+  std::unique_ptr<ElementState[]> state_;  // per element
   uint32_t top_ = 0;
-  uint32_t count_ = 0;
   uint32_t stride_ = 0;
-  uint32_t buffer_len_ = 0;
-  uint32_t shift_ = 0;
-  uint32_t odd_inverse_ = 0;
-  uintptr_t low_mask_ = 0;
-  uint16_t headroom_ = 0;
-  uint16_t id_ = kNoPool;
   BufferPoolStats stats_;
   std::string name_;
   std::thread::id owner_;
