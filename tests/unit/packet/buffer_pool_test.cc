@@ -1,6 +1,7 @@
 #include "packet/buffer_pool.h"
 
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -245,6 +246,63 @@ TEST(BufferPoolDeathTest, ForeignPointerIsDetected) {
 #endif
   pool->free(p);
   other->free(q);
+}
+
+// A pool belongs to one thread; debug builds catch another thread using it.
+TEST(BufferPoolDeathTest, OwnerThreadIsChecked) {
+  auto pool = make_pool(4);
+  Packet* p = pool->alloc();  // this thread claims the pool
+  EXPECT_DEBUG_DEATH(
+      {
+        std::thread t([&] { pool->free(p); });
+        t.join();
+      },
+      "does not own");
+#ifndef NDEBUG
+  pool->free(p);
+#endif
+  // Handing over: release, then the other thread claims it.
+  pool->release_owner();
+  std::thread t([&] {
+    Packet* q = pool->alloc();
+    pool->free(q);
+    pool->release_owner();
+  });
+  t.join();
+  EXPECT_NE(pool->alloc(), nullptr);
+}
+
+TEST(Packet, ChainHelpers) {
+  auto pool = make_pool(4, 64, 8);
+  Packet* head = pool->alloc();
+  Packet* tail = pool->alloc();
+  head->append(10);
+  tail->append(20);
+  head->append_segment(tail);
+  EXPECT_EQ(head->last_segment(), tail);
+  ASSERT_NE(head->append_to_chain(30), nullptr);
+  EXPECT_EQ(tail->data_len(), 50u);
+  EXPECT_EQ(head->pkt_len(), 60u);
+  EXPECT_EQ(head->append_to_chain(15), nullptr);  // 64 - 50 = 14 left
+  EXPECT_EQ(head->pkt_len(), 60u);
+  // move_data keeps the bytes and the length.
+  for (uint32_t i = 0; i < 10; i++)
+    head->data()[i] = static_cast<uint8_t>(i);
+  uint8_t* before = head->data();
+  ASSERT_TRUE(head->move_data(-3));
+  EXPECT_EQ(head->data(), before - 3);
+  EXPECT_EQ(head->headroom(), 5);
+  EXPECT_EQ(head->data_len(), 10u);
+  for (uint32_t i = 0; i < 10; i++)
+    EXPECT_EQ(head->data()[i], i);
+  ASSERT_TRUE(head->move_data(57));  // all the tailroom: 72 - 5 - 10
+  EXPECT_EQ(head->tailroom(), 0u);
+  for (uint32_t i = 0; i < 10; i++)
+    EXPECT_EQ(head->data()[i], i);
+  EXPECT_FALSE(head->move_data(1));
+  EXPECT_FALSE(head->move_data(-63));  // headroom is 62
+  EXPECT_EQ(head->pkt_len(), 60u);
+  free_packet(head);
 }
 
 TEST(BufferPool, OddStridesIndexExactly) {

@@ -226,7 +226,7 @@ TEST(SegmentReader, RandomChainsMatchLinearCopy) {
     ASSERT_EQ(ok, in_range);
     if (ok) {
       ASSERT_EQ(seen.size(), len);
-      ASSERT_EQ(0, std::memcmp(seen.data(), bytes.data() + off, len));
+      ASSERT_TRUE(std::equal(seen.begin(), seen.end(), bytes.begin() + off));
       // copy_out agrees; copy_in patches across borders.
       std::vector<uint8_t> got(len + 1);
       ASSERT_TRUE(copy_out(c.head(), off, got.data(), len));
