@@ -116,9 +116,33 @@ void free_packet(Packet* p) {
   }
 }
 
+// Segments are gathered per pool and handed back with free_bulk(), so a burst from one
+// pool costs one registry lookup per run of same-pool segments, not one per segment.
 void free_packets(Packet* const* pkts, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++)
-    free_packet(pkts[i]);
+  constexpr uint32_t kBatch = 64;
+  Packet* batch[kBatch];
+  uint32_t count = 0;
+  uint16_t batch_pool = kNoPool;
+  auto flush = [&] {
+    BufferPool* pool = BufferPool::from_id(batch_pool);
+    if (FERRY_LIKELY(pool != nullptr)) pool->free_bulk(batch, count);
+    count = 0;
+  };
+  for (uint32_t i = 0; i < n; i++) {
+    for (Packet* p = pkts[i]; p != nullptr;) {
+      Packet* next = p->next();  // read before the segment goes back to its pool
+      uint16_t id = p->pool_id();
+      if (id != kNoPool) {
+        if (id != batch_pool || count == kBatch) {
+          if (count > 0) flush();
+          batch_pool = id;
+        }
+        batch[count++] = p;
+      }
+      p = next;
+    }
+  }
+  if (count > 0) flush();
 }
 
 }  // namespace ferry

@@ -197,6 +197,28 @@ TEST(BufferPool, FreePacketsBurst) {
   EXPECT_EQ(pool->stats().frees, 16u);
 }
 
+TEST(BufferPool, FreePacketsMixedPoolsAndLongBursts) {
+  auto a = make_pool(200);
+  auto b = make_pool(200, 4096, 0);
+  uint8_t stack_buf[64];
+  Packet on_stack;
+  on_stack.init(stack_buf, sizeof(stack_buf), 0, kNoPool);
+  std::vector<Packet*> heads;
+  for (int i = 0; i < 90; i++) {
+    Packet* h = (i % 3 == 0 ? b : a)->alloc();
+    ASSERT_NE(h, nullptr);
+    if (i % 2 == 0) h->append_segment(b->alloc());
+    if (i == 45) h->append_segment(&on_stack);
+    if (i % 5 == 0) h->append_segment(a->alloc());
+    heads.push_back(h);
+  }
+  free_packets(heads.data(), static_cast<uint32_t>(heads.size()));
+  EXPECT_EQ(a->stats().in_use, 0u);
+  EXPECT_EQ(b->stats().in_use, 0u);
+  EXPECT_EQ(a->stats().bad_frees + b->stats().bad_frees, 0u);
+  EXPECT_EQ(a->stats().frees + b->stats().frees, a->stats().allocs + b->stats().allocs);
+}
+
 TEST(BufferPool, OwnsAndIsAllocated) {
   auto pool = make_pool(4);
   auto other = make_pool(4);
