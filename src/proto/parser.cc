@@ -207,7 +207,8 @@ E Parser::mpls(uint32_t off, uint32_t end, bool inner) {
   }
   headers_to(off);
   if (E e = check_offset(off); e != E::kOk) return e;
-  if (off >= end) return E::kOk;  // an empty payload
+  // The payload's first byte is needed to tell what it is; MPLS with nothing after the
+  // stack is treated as cut short.
   if (E e = need(off, 1, end); e != E::kOk) return e;
   // MPLS does not say what it carries; IP is recognised by its version nibble. Anything
   // else (a pseudowire control word, ...) is left unparsed.
