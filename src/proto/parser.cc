@@ -339,7 +339,7 @@ E Parser::l4(uint8_t proto, uint32_t off, uint32_t end, bool inner, bool first_f
       return E::kOk;
     case IPPROTO_GRE:
       if (opt_.descend_tunnels && !inner && !first_fragment) return gre(off, end);
-      set_l4(inner, L4Type::kOther, off);
+      if (off < end) set_l4(inner, L4Type::kOther, off);
       return E::kOk;
     case IPPROTO_IPIP:
     case IPPROTO_IPV6:
@@ -347,7 +347,7 @@ E Parser::l4(uint8_t proto, uint32_t off, uint32_t end, bool inner, bool first_f
         r_.type.set_tunnel(TunnelType::kIpInIp);
         return proto == IPPROTO_IPIP ? ipv4(off, end, true) : ipv6(off, end, true);
       }
-      set_l4(inner, L4Type::kOther, off);
+      if (off < end) set_l4(inner, L4Type::kOther, off);
       return E::kOk;
     default:
       if (off < end) set_l4(inner, L4Type::kOther, off);
