@@ -1,5 +1,7 @@
 #include "csum/raw_sum.h"
 
+#include <vector>
+
 namespace ferry::csum {
 
 bool raw_sum_supported(SimdLevel level) {
@@ -15,6 +17,32 @@ bool raw_sum_supported(SimdLevel level) {
   return false;
 }
 
+namespace {
+
+bool has_vnni() {
+  static const bool vnni = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") != 0;
+  }();
+  return vnni;
+}
+
+}  // namespace
+
+std::span<const RawSumKernel> raw_sum_kernels() {
+  static const std::vector<RawSumKernel> kernels = [] {
+    std::vector<RawSumKernel> k;
+    k.push_back({"scalar", SimdLevel::kScalar, &raw_sum_scalar});
+    if (raw_sum_supported(SimdLevel::kAvx2)) k.push_back({"avx2", SimdLevel::kAvx2, &raw_sum_avx2});
+    if (raw_sum_supported(SimdLevel::kAvx512)) {
+      k.push_back({"avx512", SimdLevel::kAvx512, &raw_sum_avx512});
+      if (has_vnni()) k.push_back({"avx512vnni", SimdLevel::kAvx512, &raw_sum_avx512_vnni});
+    }
+    return k;
+  }();
+  return kernels;
+}
+
 RawSumFn raw_sum_variant(SimdLevel level) {
   if (!raw_sum_supported(level)) return nullptr;
   switch (level) {
@@ -23,7 +51,7 @@ RawSumFn raw_sum_variant(SimdLevel level) {
     case SimdLevel::kAvx2:
       return &raw_sum_avx2;
     case SimdLevel::kAvx512:
-      return &raw_sum_avx512;
+      return has_vnni() ? &raw_sum_avx512_vnni : &raw_sum_avx512;
   }
   return nullptr;
 }

@@ -14,13 +14,16 @@
 // values for the same bytes, but fold() of them is always the same, and a sum of bytes
 // that are not all zero never folds to 0.
 //
-// The kernels (scalar, AVX2, AVX-512BW) live in sibling files compiled for their ISA; the
-// best one the CPU has (capped by FERRY_CPU) is chosen on the first call to raw_sum().
+// The kernels (scalar, AVX2, AVX-512BW, AVX-512 VNNI) live in sibling files compiled for
+// their ISA; the best one the CPU has at simd_level() (capped by FERRY_CPU) is chosen on
+// the first call to raw_sum(). At level avx512 that is the VNNI kernel where the CPU has
+// VNNI (one instruction less per 64 bytes).
 
 #include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "base/cpu_features.h"
 
@@ -36,10 +39,19 @@ using RawSumFn = uint32_t (*)(const void* data, size_t len, uint32_t initial);
 uint32_t raw_sum_scalar(const void* data, size_t len, uint32_t initial);
 uint32_t raw_sum_avx2(const void* data, size_t len, uint32_t initial);
 uint32_t raw_sum_avx512(const void* data, size_t len, uint32_t initial);
+uint32_t raw_sum_avx512_vnni(const void* data, size_t len, uint32_t initial);
 
-// Whether this CPU can run the kernel of `level`.
+struct RawSumKernel {
+  const char* name;  // "scalar", "avx2", "avx512", "avx512vnni"
+  SimdLevel level;
+  RawSumFn fn;
+};
+// Every kernel this CPU can run, slowest first (for tests and benchmarks).
+std::span<const RawSumKernel> raw_sum_kernels();
+
+// Whether this CPU can run a kernel of `level`.
 bool raw_sum_supported(SimdLevel level);
-// The kernel of `level`, or nullptr if the CPU cannot run it.
+// The best kernel of `level`, or nullptr if the CPU cannot run it.
 RawSumFn raw_sum_variant(SimdLevel level);
 // The level raw_sum() dispatches to (chosen once, from simd_level()).
 SimdLevel raw_sum_level();

@@ -14,6 +14,7 @@ namespace ferry::csum {
 uint32_t raw_sum_scalar(const void* data, size_t len, uint32_t initial);
 uint32_t raw_sum_avx2(const void* data, size_t len, uint32_t initial);
 uint32_t raw_sum_avx512(const void* data, size_t len, uint32_t initial);
+uint32_t raw_sum_avx512_vnni(const void* data, size_t len, uint32_t initial);
 
 namespace {
 
@@ -65,6 +66,17 @@ inline T load(const uint8_t* p) {
   }
   if (len & 1) s += *p;
   return s;
+}
+
+// Sum of fewer than 64 bytes.
+[[maybe_unused]] inline uint64_t sum_short64(const uint8_t* p, size_t len) {
+  uint64_t s = 0;
+  if (len & 32) {
+    for (int i = 0; i < 32; i += 4)
+      s += load<uint32_t>(p + i);
+    p += 32;
+  }
+  return s + sum_short(p, len & 31);
 }
 
 }  // namespace

@@ -23,20 +23,17 @@ uint16_t fold64(uint64_t s) {
   return static_cast<uint16_t>(s);
 }
 
-std::vector<SimdLevel> supported_levels() {
-  std::vector<SimdLevel> levels;
-  for (SimdLevel l : {SimdLevel::kScalar, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
-    if (raw_sum_supported(l)) levels.push_back(l);
-  }
-  return levels;
+std::vector<RawSumKernel> kernels() {
+  auto k = raw_sum_kernels();
+  return {k.begin(), k.end()};
 }
 
-class RawSumVariant : public ::testing::TestWithParam<SimdLevel> {};
+class RawSumVariant : public ::testing::TestWithParam<RawSumKernel> {};
 
 // Every length 0..2048 at every alignment 0..63 with random data and initial values.
 // One buffer per alignment serves all lengths; the reference grows with the length.
 TEST_P(RawSumVariant, MatchesReferenceForEveryLengthAndAlignment) {
-  RawSumFn fn = raw_sum_variant(GetParam());
+  RawSumFn fn = GetParam().fn;
   ASSERT_NE(fn, nullptr);
   constexpr size_t kMaxLen = 2048;
   std::mt19937_64 rng(1071);
@@ -61,7 +58,7 @@ TEST_P(RawSumVariant, MatchesReferenceForEveryLengthAndAlignment) {
 
 // Zero bytes with a zero initial value are the only input that folds to 0.
 TEST_P(RawSumVariant, ZeroAndAllOnes) {
-  RawSumFn fn = raw_sum_variant(GetParam());
+  RawSumFn fn = GetParam().fn;
   std::vector<uint8_t> zeros(4096, 0), ones(4096, 0xff);
   for (size_t len : {0, 1, 2, 63, 64, 65, 1500, 4096}) {
     EXPECT_EQ(fold(fn(zeros.data(), len, 0)), 0) << len;
@@ -73,7 +70,7 @@ TEST_P(RawSumVariant, ZeroAndAllOnes) {
 
 // Buffers long enough to overflow 32-bit lane accumulators if they were not flushed.
 TEST_P(RawSumVariant, LongBuffersDoNotOverflowLanes) {
-  RawSumFn fn = raw_sum_variant(GetParam());
+  RawSumFn fn = GetParam().fn;
   constexpr size_t kLen = (size_t{17} << 20) + 77;
   std::vector<uint8_t> buf(kLen + 1, 0xff);
   std::mt19937_64 rng(3);
@@ -85,10 +82,19 @@ TEST_P(RawSumVariant, LongBuffersDoNotOverflowLanes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Levels, RawSumVariant, ::testing::ValuesIn(supported_levels()),
-                         [](const auto& param_info) {
-                           return std::string(to_string(param_info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Kernels, RawSumVariant, ::testing::ValuesIn(kernels()),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(RawSum, KernelsAndLevels) {
+  auto k = raw_sum_kernels();
+  ASSERT_FALSE(k.empty());
+  EXPECT_STREQ(k[0].name, "scalar");
+  for (const RawSumKernel& kernel : k) {
+    EXPECT_TRUE(raw_sum_supported(kernel.level));
+    EXPECT_NE(raw_sum_variant(kernel.level), nullptr);
+  }
+  EXPECT_EQ(raw_sum_variant(SimdLevel::kScalar), &raw_sum_scalar);
+}
 
 TEST(RawSum, DispatchFollowsSimdLevel) {
   SimdLevel level = raw_sum_level();
