@@ -98,15 +98,19 @@ GroSkip ip_type(L3Type t, bool* v6) {
 // Checks an IP header whose bytes lie in the head segment against the frame: its
 // datagram must end where the frame ends (no padding), no fragment, a good IPv4 header
 // checksum.
-GroSkip check_ip(const uint8_t* ip, bool v6, uint32_t l3, uint32_t frame_len) {
+GroSkip check_ip(const uint8_t* ip, bool v6, uint32_t l3, uint32_t frame_len, uint8_t protocol) {
   if (!v6) {
     const auto* h = reinterpret_cast<const Ipv4Header*>(ip);
+    if (h->version() != 4) return GroSkip::kNotIp;
     if (h->ihl() != 5) return GroSkip::kIpOptions;
+    if (h->protocol != protocol) return GroSkip::kNotTcpUdp;
     if (h->is_fragment()) return GroSkip::kFragment;
     if (h->total_length.value() != frame_len - l3) return GroSkip::kBadLength;
     if (!csum::ipv4_header_valid(ip, proto::kIpv4MinHeaderLen)) return GroSkip::kBadIpChecksum;
   } else {
     const auto* h = reinterpret_cast<const Ipv6Header*>(ip);
+    if (h->version() != 6) return GroSkip::kNotIp;
+    if (h->next_header != protocol) return GroSkip::kIpv6ExtHeaders;
     if (h->payload_length.value() + proto::kIpv6HeaderLen != frame_len - l3) {
       return GroSkip::kBadLength;
     }
@@ -158,7 +162,10 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
   } else {
     return GroSkip::kNotTcpUdp;
   }
-  if (s->l3 == kNoOffset || s->l4 == kNoOffset || s->l4 <= s->l3) return GroSkip::kNotIp;
+  // Offsets come from the parser, but are checked as if hostile: the IP header must fit
+  // before the L4 header.
+  const uint32_t ip_min = s->v6 ? proto::kIpv6HeaderLen : proto::kIpv4MinHeaderLen;
+  if (s->l3 == kNoOffset || s->l4 == kNoOffset || s->l4 < s->l3 + ip_min) return GroSkip::kNotIp;
 
   // Every header must lie in the head segment: GRO reads and rewrites them in place.
   const uint8_t* d = pkt.data();
@@ -211,7 +218,10 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
   k.put(&meta, sizeof(meta));
   k.put(d, first_l3);  // L2 header(s): MAC addresses, VLAN tags, EtherType
   if (s->tunnel != TunnelType::kNone) {
-    if (s->outer_l4 <= s->outer_l3 || s->outer_l4 >= s->l3) return GroSkip::kNotIp;
+    const uint32_t outer_ip_min = s->outer_v6 ? proto::kIpv6HeaderLen : proto::kIpv4MinHeaderLen;
+    if (s->outer_l4 < s->outer_l3 + outer_ip_min || s->outer_l4 + 8u > s->l3) {
+      return GroSkip::kNotIp;
+    }
     put_ip_identity(k, d + s->outer_l3, s->outer_v6);
     uint32_t inner_start;
     if (s->tunnel == TunnelType::kGre) {
@@ -219,10 +229,11 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
       if (g->version() != 0 || g->routing_present() || g->sequence_present()) {
         return GroSkip::kTunnelUnsupported;
       }
+      inner_start = s->outer_l4 + g->header_len();
+      if (inner_start > s->l3) return GroSkip::kNotIp;
       s->gre_csum = g->checksum_present();
       k.put(g, 4);  // flags, protocol
       if (g->key_present()) k.put(d + s->outer_l4 + g->key_offset(), 4);
-      inner_start = s->outer_l4 + g->header_len();
     } else {
       const auto* u = reinterpret_cast<const UdpHeader*>(d + s->outer_l4);
       s->outer_udp_csum = u->checksum.raw() != 0;
@@ -230,10 +241,12 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
       k.put(u, 4);  // ports
       k.put(&csum_bit, 1);
       const uint32_t th = s->outer_l4 + proto::kUdpHeaderLen;
+      if (th + proto::kVxlanHeaderLen > s->l3) return GroSkip::kNotIp;  // Geneve: 8 too
       uint32_t tlen = proto::kVxlanHeaderLen;
       if (s->tunnel == TunnelType::kGeneve) {
         tlen = reinterpret_cast<const GeneveHeader*>(d + th)->header_len();
       }
+      if (th + tlen > s->l3) return GroSkip::kNotIp;
       k.put(d + th, tlen);  // VXLAN flags and VNI; Geneve header and options
       inner_start = th + tlen;
     }
@@ -254,7 +267,8 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
 
   // Lengths and header checksums, outer first.
   if (s->tunnel != TunnelType::kNone) {
-    if ((r = check_ip(d + s->outer_l3, s->outer_v6, s->outer_l3, s->frame_len)) !=
+    if ((r = check_ip(d + s->outer_l3, s->outer_v6, s->outer_l3, s->frame_len,
+                  s->tunnel == TunnelType::kGre ? IPPROTO_GRE : IPPROTO_UDP)) !=
         GroSkip::kCount) {
       return r;
     }
@@ -263,7 +277,8 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
       if (u->length.value() != s->frame_len - s->outer_l4) return GroSkip::kBadLength;
     }
   }
-  if ((r = check_ip(d + s->l3, s->v6, s->l3, s->frame_len)) != GroSkip::kCount) return r;
+  if ((r = check_ip(d + s->l3, s->v6, s->l3, s->frame_len,
+                    s->proto == GroL4::kTcp ? IPPROTO_TCP : IPPROTO_UDP)) != GroSkip::kCount) return r;
   if (s->proto == GroL4::kUdp) {
     const auto* u = reinterpret_cast<const UdpHeader*>(d + s->l4);
     if (u->length.value() != s->frame_len - s->l4) return GroSkip::kBadLength;
