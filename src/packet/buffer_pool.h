@@ -77,7 +77,7 @@ class BufferPool {
   static constexpr uint16_t kMaxPools = 4096;
 
   // Builds a pool and registers it. nullptr if the config is invalid (no buffers, a
-  // buffer larger than 4 GiB in total, ...), memory is short, or kMaxPools pools exist.
+  // descriptor or buffer array of 4 GiB or more), memory is short, or kMaxPools pools exist.
   static std::unique_ptr<BufferPool> create(const Config& config);
   // The pool with this id, or nullptr (also for kNoPool). Safe from any thread while the
   // pool is alive.
@@ -89,7 +89,7 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // A fresh single-segment packet (Packet::init'ed: empty, default headroom, no metadata),
+  // A fresh single-segment packet (Packet::init'ed: empty, the pool's headroom, no metadata),
   // or nullptr if the pool is empty.
   Packet* alloc() {
     check_owner();
