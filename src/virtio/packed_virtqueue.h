@@ -63,7 +63,8 @@ class PackedVirtqueue {
   static constexpr uint64_t kEventBytes = 4;
   static bool valid_size(uint32_t size) { return size != 0 && size <= kMaxQueueSize; }
 
-  // Translates and checks the descriptor ring and both event areas (whole, aligned).
+  // Translates and checks the descriptor ring and both event areas (whole, aligned). With
+  // front-end addresses the caller sets desc_gpa from the vring's log_guest_addr.
   static bool map_ring(const GuestMemory& mem, RingAddressSpace space, uint32_t size, uint64_t desc,
                        uint64_t driver_event, uint64_t device_event, PackedVirtqueueConfig* cfg,
                        std::string* error);

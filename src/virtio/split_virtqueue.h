@@ -59,7 +59,8 @@ class SplitVirtqueue {
 
   // Translates the ring addresses and checks that each whole area lies inside one guest
   // memory region and is aligned (16/2/4). On success fills size, the host pointers and
-  // (for guest-physical addresses) used_gpa in *cfg; else false and *error.
+  // (for guest-physical addresses) used_gpa in *cfg; else false and *error. With front-end
+  // addresses the caller sets used_gpa from the vring's log_guest_addr.
   static bool map_ring(const GuestMemory& mem, RingAddressSpace space, uint32_t size, uint64_t desc,
                        uint64_t avail, uint64_t used, SplitVirtqueueConfig* cfg,
                        std::string* error);

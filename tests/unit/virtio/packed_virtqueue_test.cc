@@ -292,6 +292,24 @@ TEST(PackedVirtqueue, MergeableRx) {
   EXPECT_EQ(n, 4);
 }
 
+TEST(PackedVirtqueue, DirtyLogging) {
+  PackedRig r;
+  std::vector<uint8_t> log((TestMemory::kEnd >> 12) / 8 + 1);
+  r.m.mem.set_dirty_log(log.data(), log.size());
+  auto dirty = [&](uint64_t gpa) { return (log[(gpa >> 12) / 8] >> ((gpa >> 12) % 8)) & 1; };
+  DriverBuffer b = {TestMemory::kBorder + 0x3000, 100, true};
+  r.drv->add_chain(&b, 1);
+  r.drv->publish();
+  DescChain c;
+  ASSERT_EQ(r.dev->pop(&c), PopStatus::kOk);
+  EXPECT_FALSE(dirty(TestMemory::kBase));
+  r.dev->add_used(c, 10);
+  r.dev->flush();
+  EXPECT_TRUE(dirty(TestMemory::kBorder + 0x3000));
+  EXPECT_FALSE(dirty(TestMemory::kBorder + 0x4000));
+  EXPECT_TRUE(dirty(TestMemory::kBase));  // the descriptor ring
+}
+
 TEST(PackedVirtqueue, MapRingChecks) {
   TestMemory m;
   PackedVirtqueueConfig cfg;

@@ -231,6 +231,53 @@ TEST(SplitVirtqueue, InterruptWithEventIdx) {
   EXPECT_TRUE(complete(1));  // 5 -> 6 uses entry 5
 }
 
+TEST(SplitVirtqueue, InterruptCoalescing) {
+  SplitRig r;
+  r.dev->notify_policy().set_coalescing(3);
+  DriverBuffer b = {TestMemory::kBase + 0x90000, 64, true};
+  DescChain c;
+  auto complete = [&] {
+    r.drv->add_chain(&b, 1);
+    r.drv->publish();
+    EXPECT_EQ(r.dev->pop(&c), PopStatus::kOk);
+    r.dev->add_used(c, 1);
+    r.dev->flush();
+    DriverUsed u;
+    while (r.drv->get_used(&u)) {
+    }
+    return r.dev->needs_interrupt();
+  };
+  EXPECT_FALSE(complete());
+  EXPECT_FALSE(complete());
+  EXPECT_TRUE(r.dev->notify_policy().interrupt_pending());
+  EXPECT_TRUE(complete());  // the third frame
+  EXPECT_FALSE(r.dev->notify_policy().interrupt_pending());
+  EXPECT_FALSE(complete());
+  r.dev->notify_policy().force();  // the coalescing timer fired
+  EXPECT_TRUE(r.dev->needs_interrupt());
+}
+
+TEST(SplitVirtqueue, FullRing) {
+  SplitRig r({.size = 8, .start = 65533});
+  DriverBuffer b = {TestMemory::kBase + 0x90000, 64, false};
+  for (int i = 0; i < 8; i++)
+    ASSERT_GE(r.drv->add_chain(&b, 1), 0);
+  EXPECT_LT(r.drv->add_chain(&b, 1), 0);
+  r.drv->publish();
+  DescChain chains[9];
+  EXPECT_EQ(r.dev->pop_burst(chains, 9), 8);
+  EXPECT_FALSE(r.dev->broken());
+  for (int i = 7; i >= 0; i--)
+    r.dev->add_used(chains[i], 0);  // out of order
+  r.dev->flush();
+  DriverUsed u;
+  for (int i = 7; i >= 0; i--) {
+    ASSERT_TRUE(r.drv->get_used(&u));
+    EXPECT_EQ(u.id, chains[i].id);
+  }
+  EXPECT_EQ(r.drv->free_descs(), 8);
+}
+
 TEST(SplitVirtqueue, KickSuppression) {
   SplitRig r;
   DriverBuffer b = {TestMemory::kBase + 0x90000, 64, true};
