@@ -206,6 +206,9 @@ void PackedVirtqueue::add_used(uint16_t id, uint32_t len, uint16_t desc_count) {
     shadow_[0].flags = used_flags((shadow_[0].flags & kUsedBit) != 0, len);
     batch_frames_++;
   } else {
+    // More completions than the ring holds since the last flush (the driver re-offered
+    // slots early): publish what is there rather than overrun the shadow.
+    if (FERRY_UNLIKELY(shadow_count_ == shadow_.size())) flush();
     shadow_[shadow_count_++] = UsedEntry{used_idx_, id, len, used_flags(used_wrap_, len)};
     batch_frames_++;
   }

@@ -192,6 +192,8 @@ void SplitVirtqueue::add_used(uint16_t id, uint32_t len) {
     batch_frames_++;
     return;
   }
+  // A full ring of unpublished entries: publish before overwriting the oldest.
+  if (FERRY_UNLIKELY(static_cast<uint16_t>(used_idx_ - published_used_) == size_)) flush();
   write_used(used_idx_ & mask_, id, len);
   used_idx_++;
 }

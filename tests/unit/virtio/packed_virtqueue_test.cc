@@ -430,6 +430,23 @@ TEST(PackedVirtqueueHostile, MoreAvailableThanRingHolds) {
   r.expect_broken(QueueError::kAvailIdxJump);
 }
 
+// The driver re-offers slots before the device published their completions; the device
+// publishes early instead of overrunning its batch of used descriptors.
+TEST(PackedVirtqueueHostile, ReofferBeforeFlush) {
+  PackedRig r({.size = 4});
+  DescChain c[8];
+  for (int lap = 0; lap < 2; lap++) {
+    for (uint16_t i = 4; i > 0; i--)
+      r.drv->write_avail_desc(i - 1, kData, 8, i, 0, lap == 0);
+    ASSERT_EQ(r.dev->pop_burst(c + 4 * lap, 4), 4);
+    for (int i = 0; i < 4; i++)
+      r.dev->add_used(c[4 * lap + i], 0);
+  }
+  r.dev->flush();
+  EXPECT_FALSE(r.dev->broken());
+  EXPECT_EQ(r.dev->last_used_idx(), 0);
+}
+
 TEST(PackedVirtqueueHostile, TooManyBuffers) {
   PackedRig r({.size = 128});
   for (uint16_t i = 70; i > 0; i--) {

@@ -442,6 +442,12 @@ constexpr uint16_t kWrite = VRING_DESC_F_WRITE;
 constexpr uint16_t kIndirect = VRING_DESC_F_INDIRECT;
 constexpr uint64_t kData = TestMemory::kBase + 0x90000;
 
+uint16_t load_used_idx(SplitRig& r) {
+  uint16_t v;
+  std::memcpy(&v, r.drv->used_area() + 2, 2);
+  return v;
+}
+
 TEST(SplitVirtqueueHostile, HeadIndexOutOfRange) {
   SplitRig r;
   r.drv->push_head(16);
@@ -604,6 +610,22 @@ TEST(SplitVirtqueueHostile, AvailIdxJump) {
   SplitRig r({.size = 16, .start = 65530});
   r.drv->set_avail_idx_raw(static_cast<uint16_t>(65530 + 17));
   r.expect_broken(QueueError::kAvailIdxJump);
+}
+
+TEST(SplitVirtqueueHostile, ReofferBeforeFlush) {
+  SplitRig r({.size = 4});
+  r.drv->write_desc(0, kData, 8, 0, 0);
+  DescChain c;
+  for (int i = 0; i < 9; i++) {
+    r.drv->push_head(0);  // the same descriptor, over and over
+    r.drv->publish();
+    ASSERT_EQ(r.dev->pop(&c), PopStatus::kOk);
+    r.dev->add_used(c, 0);
+  }
+  EXPECT_EQ(load_used_idx(r), 8);  // published early, twice
+  r.dev->flush();
+  EXPECT_EQ(load_used_idx(r), 9);
+  EXPECT_FALSE(r.dev->broken());
 }
 
 TEST(SplitVirtqueueHostile, TooManyBuffers) {
