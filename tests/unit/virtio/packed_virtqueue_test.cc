@@ -347,6 +347,58 @@ void write_table(TestMemory& m, uint64_t gpa,
   }
 }
 
+TEST(PackedVirtqueue, IndirectTableAcrossRegionBorder) {
+  PackedRig r;
+  uint64_t table = TestMemory::kBorder - 16;
+  write_table(r.m, table, {{kData, 8, 0}, {kData + 64, 16, kWrite}});
+  r.drv->write_avail_desc(0, table, 32, 7, kIndirect, true);
+  DescChain c;
+  ASSERT_EQ(r.dev->pop(&c), PopStatus::kOk) << r.dev->broken_detail();
+  EXPECT_EQ(c.id, 7);
+  EXPECT_EQ(c.count, 2);
+  EXPECT_EQ(c.writable_len, 16u);
+}
+
+// Receive path with MRG_RXBUF: the header (num_buffers) goes in front of the frame in the
+// first chain; the frame continues across the others.
+TEST(PackedVirtqueue, MergeableRxWithHeader) {
+  PackedRig r;
+  for (int i = 0; i < 3; i++) {
+    DriverBuffer b = {TestMemory::kBorder - 700 + 512u * i, 512, true};
+    r.drv->add_chain(&b, 1);
+  }
+  r.drv->publish();
+  std::vector<uint8_t> frame(1000);
+  for (size_t i = 0; i < frame.size(); i++)
+    frame[i] = static_cast<uint8_t>(i * 13);
+  const uint64_t hdr_len = 12;
+  DescChain chains[4];
+  RxGather g = gather_rx_buffers(*r.dev, hdr_len + frame.size(), chains, 4, true);
+  ASSERT_EQ(g.status, RxGatherStatus::kOk);
+  ASSERT_EQ(g.count, 2);
+  uint8_t hdr[12] = {};
+  hdr[10] = static_cast<uint8_t>(g.count);  // num_buffers
+  EXPECT_EQ(copy_to_chain(chains[0], 0, hdr, hdr_len), hdr_len);
+  size_t first = chains[0].writable_len - hdr_len;
+  EXPECT_EQ(copy_to_chain(chains[0], hdr_len, frame.data(), first), first);
+  EXPECT_EQ(copy_to_chain(chains[1], 0, frame.data() + first, frame.size() - first),
+            frame.size() - first);
+  uint64_t left = hdr_len + frame.size();
+  for (int i = 0; i < g.count; i++)
+    r.dev->add_used(chains[i], rx_chain_fill(chains[i], &left));
+  r.dev->flush();
+  DriverUsed u[2];
+  ASSERT_TRUE(r.drv->get_used(&u[0]));
+  ASSERT_TRUE(r.drv->get_used(&u[1]));
+  EXPECT_EQ(u[0].len, 512u);
+  EXPECT_EQ(u[1].len, hdr_len + frame.size() - 512);
+  std::vector<uint8_t> got(hdr_len + frame.size());
+  r.m.read(TestMemory::kBorder - 700, got.data(), 512);
+  r.m.read(TestMemory::kBorder - 700 + 512, got.data() + 512, got.size() - 512);
+  EXPECT_EQ(got[10], 2);
+  EXPECT_TRUE(std::equal(frame.begin(), frame.end(), got.begin() + hdr_len));
+}
+
 TEST(PackedVirtqueueHostile, IndirectNotNegotiated) {
   PackedRig r({.indirect = false});
   r.drv->write_avail_desc(0, kData, 32, 0, kIndirect, true);

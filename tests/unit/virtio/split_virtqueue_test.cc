@@ -448,11 +448,40 @@ uint16_t load_used_idx(SplitRig& r) {
   return v;
 }
 
+// Writes an indirect table of raw entries {addr, len, flags, next} at gpa.
+void write_table(TestMemory& m, uint64_t gpa,
+                 std::initializer_list<std::tuple<uint64_t, uint32_t, uint16_t, uint16_t>> e) {
+  uint64_t at = gpa;
+  for (auto [addr, len, flags, next] : e) {
+    uint8_t raw[16];
+    std::memcpy(raw, &addr, 8);
+    std::memcpy(raw + 8, &len, 4);
+    std::memcpy(raw + 12, &flags, 2);
+    std::memcpy(raw + 14, &next, 2);
+    m.write(at, raw, 16);
+    at += 16;
+  }
+}
+
 TEST(SplitVirtqueueHostile, HeadIndexOutOfRange) {
   SplitRig r;
   r.drv->push_head(16);
   r.drv->publish();
   r.expect_broken(QueueError::kDescIndexOutOfRange);
+}
+
+TEST(SplitVirtqueue, IndirectTableAcrossRegionBorder) {
+  SplitRig r;
+  uint64_t table = TestMemory::kBorder - 16;  // entry 0 in region 0, entry 1 in region 1
+  write_table(r.m, table, {{kData, 8, kNext, 1}, {kData + 64, 16, kWrite, 0}});
+  r.drv->write_desc(0, table, 32, kIndirect, 0);
+  r.drv->push_head(0);
+  r.drv->publish();
+  DescChain c;
+  ASSERT_EQ(r.dev->pop(&c), PopStatus::kOk) << r.dev->broken_detail();
+  EXPECT_EQ(c.count, 2);
+  EXPECT_EQ(c.readable_len, 8u);
+  EXPECT_EQ(c.writable_len, 16u);
 }
 
 TEST(SplitVirtqueueHostile, NextIndexOutOfRange) {
@@ -531,21 +560,6 @@ TEST(SplitVirtqueueHostile, IndirectTableRunningOffMemory) {
   r.drv->push_head(0);
   r.drv->publish();
   r.expect_broken(QueueError::kIndirectOutOfMemory);
-}
-
-// Writes an indirect table of raw entries {addr, len, flags, next} at gpa.
-void write_table(TestMemory& m, uint64_t gpa,
-                 std::initializer_list<std::tuple<uint64_t, uint32_t, uint16_t, uint16_t>> e) {
-  uint64_t at = gpa;
-  for (auto [addr, len, flags, next] : e) {
-    uint8_t raw[16];
-    std::memcpy(raw, &addr, 8);
-    std::memcpy(raw + 8, &len, 4);
-    std::memcpy(raw + 12, &flags, 2);
-    std::memcpy(raw + 14, &next, 2);
-    m.write(at, raw, 16);
-    at += 16;
-  }
 }
 
 TEST(SplitVirtqueueHostile, IndirectNested) {
