@@ -1,0 +1,1 @@
+#include "offload/tunnel.h"
