@@ -33,8 +33,8 @@ void udp_tunnel_fixup(const GsoPlan& p, SegmentInfo& seg) {
   uint8_t* f = seg.pkt->data();
   auto* uh = reinterpret_cast<proto::UdpHeader*>(f + p.outer_l4);
   const uint32_t udp_len = seg.len - p.outer_l4;
-  uh->length.set(static_cast<uint16_t>(udp_len));
-  if (p.src_port != 0) uh->src_port.set(p.src_port);
+  store_be16(&uh->length, static_cast<uint16_t>(udp_len));
+  if (p.src_port != 0) store_be16(&uh->src_port, p.src_port);
   if (!(p.gso_type & kGsoUdpTunnelCsum)) {
     store_unaligned<uint16_t>(&uh->checksum, 0);
     return;
