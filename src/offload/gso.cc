@@ -203,6 +203,9 @@ GsoError build_plan(const Packet& in, const GsoConfig& config, GsoPlan& p) {
     p.outer_ip_base = ipv4_base_sum(p.tmpl + p.outer_l3);
     p.outer_ip_id0 = load_be16(p.tmpl + p.outer_l3 + 4);
   }
+  const uint8_t l4_proto = (type & (kGsoTcpv4 | kGsoTcpv6)) ? IPPROTO_TCP : IPPROTO_UDP;
+  p.pseudo0 = pseudo_sum(p.tmpl, p.l3, p.v4, l4_proto, 0);
+  if (p.tunnel) p.outer_pseudo0 = pseudo_sum(p.tmpl, p.outer_l3, p.outer_v4, IPPROTO_UDP, 0);
   p.payload_len = p.in_len - p.hdr_len;
   if (p.payload_len == 0) return GsoError::kNoPayload;
   const uint16_t first_l3 = p.tunnel ? p.outer_l3 : p.l3;
@@ -295,25 +298,33 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
   }
   const bool want_sum = p.l4_handler->needs_payload_sum && !p.partial_csum;
 
+  // All head buffers at once (one pool operation); payload that does not fit one buffer
+  // continues in buffers taken one by one.
+  if (!pool_.alloc_bulk(out, count)) return GsoError::kNoBuffers;
+  const bool linear = !in.is_chained();
   for (uint32_t i = 0; i < count; i++) {
-    Packet* s = pool_.alloc();
-    if (s == nullptr) {
-      free_packets(out, i);
-      return GsoError::kNoBuffers;
-    }
+    Packet* s = out[i];
     const uint32_t offset = i * p.mss;
     const uint32_t plen = p.payload_len - offset < p.mss ? p.payload_len - offset : p.mss;
-    uint8_t* hdr = s->append(p.hdr_len + p.extra_len);
+    const uint32_t head_len = p.hdr_len + p.extra_len;
+    uint8_t* hdr = s->data();
     std::memcpy(hdr, p.tmpl, p.hdr_len);
     PayloadWriter w(pool_, s, want_sum);
-    bool ok = true;
-    for_each_span(in, p.hdr_len + offset, plen, [&](const uint8_t* src, uint32_t n) {
-      if (ok) ok = w.write(src, n);
-    });
+    bool ok;
+    if (linear && head_len + plen <= s->tailroom()) {
+      // The common case: one contiguous slice into one buffer.
+      s->append(head_len);
+      ok = w.write(in.data() + p.hdr_len + offset, plen);
+    } else {
+      s->append(head_len);
+      ok = true;
+      for_each_span(in, p.hdr_len + offset, plen, [&](const uint8_t* src, uint32_t n) {
+        if (ok) ok = w.write(src, n);
+      });
+    }
     if (!ok) {
       free_packet(w.pending());
-      free_packet(s);
-      free_packets(out, i);
+      free_packets(out, count);
       return GsoError::kNoBuffers;
     }
     w.finish();
@@ -344,7 +355,6 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
     } else if (!p.partial_csum) {
       s->set_csum_unnecessary(p.tunnel);
     }
-    out[i] = s;
   }
   *n_out = count;
   stats_.segmented++;

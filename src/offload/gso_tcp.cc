@@ -36,7 +36,7 @@ void tcp_fixup(const GsoPlan& p, SegmentInfo& seg) {
   if (!seg.first()) th->flags &= static_cast<uint8_t>(~proto::kTcpCwr);
 
   const uint32_t l4_len = seg.len - p.l4;
-  const uint32_t ps = pseudo_sum(f, p.l3, p.v4, IPPROTO_TCP, l4_len);
+  const uint32_t ps = pseudo_with_len(p.pseudo0, p.v4, l4_len);
   if (p.partial_csum) {
     store_unaligned<uint16_t>(&th->checksum, csum::fold(ps));
     seg.pkt->set_csum_partial(p.l4, offsetof(proto::TcpHeader, checksum));

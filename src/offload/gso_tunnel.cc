@@ -40,7 +40,7 @@ void udp_tunnel_fixup(const GsoPlan& p, SegmentInfo& seg) {
     return;
   }
   // The outer IP length is not rewritten yet, but the pseudo header takes the UDP length.
-  const uint32_t ps = pseudo_sum(f, p.outer_l3, p.outer_v4, IPPROTO_UDP, udp_len);
+  const uint32_t ps = pseudo_with_len(p.outer_pseudo0, p.outer_v4, udp_len);
   if (p.gso_partial) {
     store_unaligned<uint16_t>(&uh->checksum, csum::fold(ps));
     return;

@@ -41,7 +41,7 @@ void uso_fixup(const GsoPlan& p, SegmentInfo& seg) {
   auto* uh = reinterpret_cast<proto::UdpHeader*>(f + p.l4);
   const uint32_t l4_len = seg.len - p.l4;
   store_be16(&uh->length, static_cast<uint16_t>(l4_len));
-  const uint32_t ps = pseudo_sum(f, p.l3, p.v4, IPPROTO_UDP, l4_len);
+  const uint32_t ps = pseudo_with_len(p.pseudo0, p.v4, l4_len);
   if (p.partial_csum) {
     store_unaligned<uint16_t>(&uh->checksum, csum::fold(ps));
     seg.pkt->set_csum_partial(p.l4, offsetof(proto::UdpHeader, checksum));
