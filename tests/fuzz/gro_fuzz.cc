@@ -27,6 +27,7 @@
 #include "proto/parser.h"
 
 using namespace ferry;
+using namespace ferry::offload;
 
 namespace {
 
@@ -99,8 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size -= tlen;
   const proto::ParseResult tr = proto::parse_frame(tmpl);
   const uint16_t l4 = tr.type.tunnel() != TunnelType::kNone ? tr.inner_l4_offset : tr.l4_offset;
-  const bool tcp = (tr.type.tunnel() != TunnelType::kNone ? tr.type.inner_l4() : tr.type.l4()) ==
-                   L4Type::kTcp;
+  const bool tcp =
+      (tr.type.tunnel() != TunnelType::kNone ? tr.type.inner_l4() : tr.type.l4()) == L4Type::kTcp;
   const size_t hdr_len = tr.ok() ? tr.headers_len : tmpl.size();
 
   GroConfig config;
@@ -132,13 +133,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size -= 10;
 
     std::vector<uint8_t> f(tmpl.begin(), tmpl.begin() + hdr_len);
-    for (uint32_t i = 0; i < len; i++) f.push_back(fill++);
+    for (uint32_t i = 0; i < len; i++)
+      f.push_back(fill++);
     if (tr.ok()) {
       fix_lengths(f, tr);
       if (tcp && l4 != kNoOffset && l4 + 20u <= f.size()) {
         f[l4 + 13] = flags;
         const uint32_t s = (seq_mode & 3) == 0 ? seq + (seq_mode >> 2) : seq;
-        for (int i = 0; i < 4; i++) f[l4 + 4 + i] = static_cast<uint8_t>(s >> (24 - 8 * i));
+        for (int i = 0; i < 4; i++)
+          f[l4 + 4 + i] = static_cast<uint8_t>(s >> (24 - 8 * i));
         seq = s + len;
       }
       if (tr.type.is_ipv4() && tr.l3_offset != kNoOffset) {
@@ -163,7 +166,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       pkt = packet_from_bytes(pool, f);
     }
     if (pkt == nullptr) break;  // pool exhausted: stop here
-    for (Packet* s = pkt; s != nullptr; s = s->next()) allocated.insert(s);
+    for (Packet* s = pkt; s != nullptr; s = s->next())
+      allocated.insert(s);
     proto::parse_packet(*pkt);
     if (mode & 4) csum::fill_all(*pkt);
     if (mode & 8) pkt->set_csum_unnecessary((mode & 16) != 0);
@@ -206,7 +210,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CHECK(seen.size() == allocated.size());
   const GroStats& st = table.stats();
   uint64_t skips = 0;
-  for (uint64_t v : st.skip) skips += v;
+  for (uint64_t v : st.skip)
+    skips += v;
   CHECK(st.packets_in == st.merged + st.held + skips);
   CHECK(st.packets_out == out.size());
   free_packets(out.data(), static_cast<uint32_t>(out.size()));
