@@ -148,6 +148,9 @@ void GroTable::insert(const GroSegment& s, Packet** out, uint32_t* n_out) {
 bool GroTable::try_merge(GroFlow& f, const GroSegment& s, GroFlush* reason) {
   const uint8_t* hd = f.head->data();
   const uint8_t* sd = s.pkt->data();
+  // USO recreates incrementing IPv4 IDs only (kGsoTcpFixedId is a TCP notion, as in
+  // Linux), so a UDP flow merges only while its IDs count up.
+  if (f.proto == GroL4::kUdp) f.id_mode = GroIdMode::kIncrement;
   GroFlush r = s.v6 ? gro_ipv6_check(hd + f.l3, sd + s.l3)
                     : gro_ipv4_check(hd + f.l3, sd + s.l3, f.ip_id, f.count, &f.id_mode);
   if (r == kGroMergeOk && f.tunnel != TunnelType::kNone) {
