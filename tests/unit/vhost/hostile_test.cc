@@ -139,8 +139,10 @@ TEST_F(HostileTest, WrongPayloadSizeForEveryRequest) {
   EXPECT_EQ(ack(), 1);
   EXPECT_EQ(last(), RejectReason::kBadPayloadSize);
   ConfigHeader ch{0, 10, 0};
+  std::array<uint8_t, sizeof(ch) + 4> cfg{};
+  std::memcpy(cfg.data(), &ch, sizeof(ch));
   ASSERT_TRUE(
-      fe_->send(Request::SET_CONFIG, &ch, sizeof(ch) + 4, {}, kFlagVersion | kFlagNeedReply));
+      fe_->send(Request::SET_CONFIG, cfg.data(), cfg.size(), {}, kFlagVersion | kFlagNeedReply));
   EXPECT_TRUE(step());
   EXPECT_EQ(ack(), 1);
   EXPECT_EQ(last(), RejectReason::kBadPayloadSize);
