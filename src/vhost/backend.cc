@@ -142,12 +142,13 @@ void VhostUserBackend::log(const std::string& line) const {
   }
 }
 
-void VhostUserBackend::reject(const Message& msg, RejectReason reason) {
+void VhostUserBackend::reject(const Message& msg, RejectReason reason, bool closing) {
   rejects_[static_cast<size_t>(reason)]++;
   last_reject_ = reason;
   log(config_.name + ": rejected " + std::string(to_string(msg.request())) + " (request " +
       std::to_string(msg.header.request) + ", size " + std::to_string(msg.header.size) + ", " +
-      std::to_string(msg.fds.size()) + " fds): " + std::string(to_string(reason)));
+      std::to_string(msg.fds.size()) + " fds): " + std::string(to_string(reason)) +
+      (closing ? "; closing the connection" : ""));
 }
 
 bool VhostUserBackend::on_readable() {
@@ -159,8 +160,7 @@ bool VhostUserBackend::on_readable() {
       log(config_.name + ": front-end closed the connection");
       return false;
     case ReadStatus::kError:
-      reject(msg, reason);
-      log(config_.name + ": closing the connection");
+      reject(msg, reason, true);
       return false;
     case ReadStatus::kOk:
       break;
@@ -175,16 +175,13 @@ bool VhostUserBackend::process(Message& msg) {
   RejectReason reason = validate_message(msg, num_rings());
   if (reason == RejectReason::kNone) reason = handle(msg, &reply);
   if (reason != RejectReason::kNone) {
-    reject(msg, reason);
+    // The front-end waits for a reply we cannot give: end the connection rather than
+    // leave it hanging.
+    bool closing = !reply.send && expects_reply_payload(msg.request());
+    reject(msg, reason, closing);
     msg.fds.clear();
     if (reply.send) return send_reply(msg, reply);
-    if (expects_reply_payload(msg.request())) {
-      // The front-end waits for a reply we cannot give: end the connection rather than
-      // leave it hanging.
-      rejects_[static_cast<size_t>(RejectReason::kReplyUnanswerable)]++;
-      log(config_.name + ": closing the connection");
-      return false;
-    }
+    if (closing) return false;
     if (msg.need_reply()) {
       reply.msg.set<uint64_t>(1);
       reply.send = true;

@@ -142,7 +142,8 @@ class VhostUserBackend {
   RejectReason set_config(const Message& msg);
 
   bool send_reply(const Message& request, Reply& reply);
-  void reject(const Message& msg, RejectReason reason);
+  // Counts and logs one rejection (one line); `closing` if the connection ends with it.
+  void reject(const Message& msg, RejectReason reason, bool closing = false);
   void log(const std::string& line) const;
   void translate_ring(uint32_t index);
   void update_started();

@@ -116,8 +116,6 @@ std::string_view to_string(RejectReason reason) {
       return "truncated payload";
     case RejectReason::kControlTruncated:
       return "more than 8 fds";
-    case RejectReason::kReplyUnanswerable:
-      return "request needing a reply refused";
     case RejectReason::kUnknownRequest:
       return "unknown request";
     case RejectReason::kUnsupportedRequest:

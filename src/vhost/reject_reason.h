@@ -4,6 +4,8 @@
 // (VhostUserBackend::rejects()) and logged as one line. Framing errors leave the byte
 // stream without a trustworthy message boundary, so they end the connection; the others
 // refuse one message, answered with a non-zero REPLY_ACK when the front-end asked for one.
+// A refused request whose reply carries a payload (GET_VRING_BASE, GET_INFLIGHT_FD,
+// SET_LOG_BASE ...) also ends the connection: the front-end would otherwise wait forever.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,12 +16,11 @@ namespace ferry::vhost {
 enum class RejectReason : uint8_t {
   kNone = 0,
   // Framing: the connection is closed.
-  kTruncatedHeader,    // EOF, error or timeout inside the 12-byte header
-  kBadVersion,         // flags do not carry protocol version 1
-  kOversizedPayload,   // size field larger than any request's payload
-  kTruncatedPayload,   // EOF, error or timeout inside the payload
-  kControlTruncated,   // more fds than the 8 the protocol allows (MSG_CTRUNC)
-  kReplyUnanswerable,  // a request that needs a reply payload was refused
+  kTruncatedHeader,   // EOF, error or timeout inside the 12-byte header
+  kBadVersion,        // flags do not carry protocol version 1
+  kOversizedPayload,  // size field larger than any request's payload
+  kTruncatedPayload,  // EOF, error or timeout inside the payload
+  kControlTruncated,  // more fds than the 8 the protocol allows (MSG_CTRUNC)
   // One message refused.
   kUnknownRequest,               // request number not in the protocol
   kUnsupportedRequest,           // a valid request this back-end does not implement
@@ -54,7 +55,7 @@ std::string_view to_string(RejectReason reason);
 
 // True for reasons after which the connection cannot continue.
 constexpr bool is_framing_error(RejectReason reason) {
-  return reason >= RejectReason::kTruncatedHeader && reason <= RejectReason::kReplyUnanswerable;
+  return reason >= RejectReason::kTruncatedHeader && reason <= RejectReason::kControlTruncated;
 }
 
 }  // namespace ferry::vhost

@@ -55,7 +55,7 @@ TEST_F(HostileTest, OversizedSizeField) {
   ASSERT_TRUE(fe_->send_raw(&h, sizeof(h)));
   EXPECT_FALSE(step());
   EXPECT_EQ(last(), RejectReason::kOversizedPayload);
-  ASSERT_EQ(logs_.size(), 2u);  // the rejection and the disconnect, one line each
+  ASSERT_EQ(logs_.size(), 1u);  // one line: the rejection and the disconnect
   EXPECT_NE(logs_[0].find("SET_MEM_TABLE"), std::string::npos);
   EXPECT_NE(logs_[0].find("payload size field too large"), std::string::npos);
 }
@@ -258,7 +258,7 @@ TEST_F(HostileTest, RingIndexOutOfRange) {
   ASSERT_TRUE(fe_->send_value(Request::GET_VRING_BASE, vhost_vring_state{9, 0}));
   EXPECT_FALSE(step());
   EXPECT_EQ(last(), RejectReason::kBadQueueIndex);
-  EXPECT_EQ(backend_->rejects(RejectReason::kReplyUnanswerable), 1u);
+  EXPECT_NE(logs_.back().find("closing the connection"), std::string::npos);
 }
 
 TEST_F(HostileTest, BadRingSizesAndAddresses) {

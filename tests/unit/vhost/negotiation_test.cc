@@ -299,5 +299,33 @@ TEST_F(NegotiationTest, LogBaseMapsTheDirtyLog) {
   EXPECT_TRUE(backend_->memory().logging());
 }
 
+TEST_F(NegotiationTest, QueueLimitsAndPollingRings) {
+  make_backend(kSupportedProtocolFeatures, 1000);  // clamped to kMaxQueuePairs
+  EXPECT_EQ(backend_->num_rings(), 2 * kMaxQueuePairs);
+  EXPECT_EQ(get_u64(Request::GET_QUEUE_NUM), kMaxQueuePairs);
+  EXPECT_TRUE(fe_->send_u64(Request::SET_PROTOCOL_FEATURES, bit(kProtocolReplyAck)));
+  EXPECT_TRUE(step());
+  EXPECT_EQ(set_value(Request::SET_VRING_NUM, vhost_vring_state{511, 256}), 0);
+  EXPECT_EQ(set_value(Request::SET_VRING_NUM, vhost_vring_state{512, 256}), 1);
+  // A front-end that polls: no kick fd, no call fd.
+  EXPECT_EQ(set_u64(Request::SET_VRING_KICK, 3 | kVringNoFd), 0);
+  EXPECT_EQ(set_u64(Request::SET_VRING_CALL, 3 | kVringNoFd), 0);
+  EXPECT_TRUE(backend_->ring(3).kick_set);
+  EXPECT_TRUE(backend_->ring(3).kick_polling);
+  EXPECT_TRUE(backend_->ring(3).call_set);
+  EXPECT_FALSE(backend_->ring(3).call.valid());
+  UniqueFd err(eventfd(0, EFD_CLOEXEC));
+  EXPECT_EQ(set_u64(Request::SET_VRING_ERR, 3, {err.get()}), 0);
+  EXPECT_TRUE(backend_->ring(3).err.valid());
+}
+
+TEST_F(NegotiationTest, ControlQueueAddsARing) {
+  BackendConfig config;
+  config.max_queue_pairs = 1;
+  config.control_queue = true;
+  VhostUserBackend b(std::move(config), nullptr);
+  EXPECT_EQ(b.num_rings(), 3u);
+}
+
 }  // namespace
 }  // namespace ferry::vhost::testing
