@@ -45,8 +45,10 @@ constexpr uint32_t kMaxRingSize = 32768;
 struct BackendConfig {
   std::string name = "vhost-user";  // prefix of log lines
   uint64_t device_features = 0;     // virtio feature bits offered; bit 30 is added
-  uint64_t protocol_features = kSupportedProtocolFeatures;  // masked to the supported set
-  uint32_t max_queue_pairs = 1;                             // 1..kMaxQueuePairs
+  // Protocol features offered, masked to the supported set. CONFIG is left out by default:
+  // QEMU's virtio-net has no use for it and warns when a back-end offers it.
+  uint64_t protocol_features = kSupportedProtocolFeatures & ~(1ull << kProtocolConfig);
+  uint32_t max_queue_pairs = 1;       // 1..kMaxQueuePairs
   bool control_queue = false;         // ring 2 * max_queue_pairs is the control queue
   std::vector<uint8_t> config_space;  // device config space served by GET_CONFIG
   // Receives every log line (one per rejection, connection event). Default: stderr.
