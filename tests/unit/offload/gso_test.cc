@@ -328,6 +328,41 @@ TEST_F(GsoTest, VlanTagAndIpv4OptionsAreCopiedToEverySegment) {
   free_packet(in);
 }
 
+// IPv6 extension headers stay in every segment; with a Segment Routing header the
+// pseudo header takes the final destination (RFC 8200 8.1), which verify_all() checks.
+TEST_F(GsoTest, Ipv6ExtensionHeadersAndRoutingHeaderPseudoHeader) {
+  for (bool srh : {false, true}) {
+    FlowSpec s;
+    s.v6 = true;
+    s.payload = 3 * kMss + 1;
+    Bytes plain = testing::flow_frame(s);
+    Bytes ext(srh ? 24 : 8, 0);
+    ext[0] = IPPROTO_TCP;
+    if (srh) {
+      ext[1] = 2;  // 24 bytes
+      ext[2] = 4;  // Segment Routing
+      ext[3] = 1;  // segments left
+      for (int i = 0; i < 16; i++)
+        ext[8 + i] = static_cast<uint8_t>(0xa0 + i);
+    }
+    Bytes frame(plain.begin(), plain.begin() + 54);
+    frame[20] = srh ? IPPROTO_ROUTING : IPPROTO_HOPOPTS;
+    frame.insert(frame.end(), ext.begin(), ext.end());
+    frame.insert(frame.end(), plain.begin() + 54, plain.end());
+    store_be16(&frame[18], static_cast<uint16_t>(frame.size() - 54));
+    Packet* in = make(frame, kGsoTcpv6, kMss);
+    ASSERT_EQ(in->l4_offset(), 54 + ext.size());
+    GsoEngine gso(*pool_);
+    Result r = run(gso, *in);
+    ASSERT_EQ(r.error, GsoError::kOk);
+    ASSERT_EQ(r.segs.size(), 4u);
+    const uint32_t hdr = 54 + static_cast<uint32_t>(ext.size()) + 32;
+    check_segments(r.segs, frame, hdr, hdr, kMss);
+    free_all(r.segs);
+    free_packet(in);
+  }
+}
+
 TEST_F(GsoTest, UnsupportedCombinationsAreCounted) {
   GsoEngine gso(*pool_);
   FlowSpec u;
