@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "csum/ip_checksum.h"
+#include "csum/packet_checksum.h"
 #include "csum/raw_sum.h"
 #include "offload/gso_plan.h"
 #include "offload/tunnel.h"
@@ -205,6 +206,15 @@ GsoError build_plan(const Packet& in, const GsoConfig& config, GsoPlan& p) {
   }
   const uint8_t l4_proto = (type & (kGsoTcpv4 | kGsoTcpv6)) ? IPPROTO_TCP : IPPROTO_UDP;
   p.pseudo0 = pseudo_sum(p.tmpl, p.l3, p.v4, l4_proto, 0);
+  if (!p.v4 && p.l4 != p.l3 + proto::kIpv6HeaderLen) {
+    // Extension headers: a Routing header puts the final destination into the pseudo
+    // header (RFC 8200 8.1); the checksum layer knows where to find it.
+    csum::L4Span span;
+    if (csum::locate_l4(in, p.tunnel ? csum::Layer::kInner : csum::Layer::kOuter, &span) ==
+        csum::CsumError::kOk) {
+      p.pseudo0 = csum::sub(span.pseudo_sum, __builtin_bswap32(span.l4_len));
+    }
+  }
   if (p.tunnel) p.outer_pseudo0 = pseudo_sum(p.tmpl, p.outer_l3, p.outer_v4, IPPROTO_UDP, 0);
   p.payload_len = p.in_len - p.hdr_len;
   if (p.payload_len == 0) return GsoError::kNoPayload;
