@@ -62,7 +62,7 @@ ToeplitzVariant ToeplitzKey::best_variant() {
 
 ToeplitzKey::ToeplitzKey(std::span<const uint8_t> key) {
   key_len_ = std::min(key.size(), kMaxKeyLen);
-  std::memcpy(bytes_.data(), key.data(), key_len_);
+  if (key_len_ > 0) std::memcpy(bytes_.data(), key.data(), key_len_);
 
   // The 32 key bits starting at every bit position of the (zero-extended) key.
   auto window = [&](size_t bit) {
