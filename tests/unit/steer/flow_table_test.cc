@@ -164,7 +164,19 @@ TEST(FlowTable, ConcurrentReadersDuringResizeAndErase) {
         FlowEntry* f = t.lookup(key_of(j));
         if (f != nullptr && !(f->key == key_of(j))) torn++;
       }
-      lookups += 128;
+      FlowKey burst[16];
+      FlowEntry* found[16];
+      for (uint32_t n = 0; n < 16; n++)
+        burst[n] = key_of(rng() % kStable);
+      t.lookup_burst(burst, 16, found);
+      for (uint32_t n = 0; n < 16; n++) {
+        if (found[n] == nullptr) {
+          misses++;
+        } else if (!(found[n]->key == burst[n])) {
+          torn++;
+        }
+      }
+      lookups += 128 + 16;
       qsbr.quiescent(id);
     }
     qsbr.unregister_reader(id);
