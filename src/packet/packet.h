@@ -44,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 
 #include "base/compiler.h"
 #include "packet/packet_type.h"
@@ -158,6 +159,27 @@ class Packet {
     pkt_len_ += n;
     return tail;
   }
+  // Appends n bytes at the end of the last segment of this packet (call on the head);
+  // keeps the head's pkt_len() right. nullptr if the last segment's tailroom is too small.
+  uint8_t* append_to_chain(uint32_t n) {
+    Packet* last = last_segment();
+    uint8_t* tail = last->append(n);
+    if (tail != nullptr && last != this) pkt_len_ += n;
+    return tail;
+  }
+  // Moves this segment's bytes by delta within its buffer (memmove): negative into the
+  // headroom, positive into the tailroom. data_len() and the bytes stay the same, so the
+  // offsets, which are relative to data(), stay valid. False if the room is too small.
+  bool move_data(int32_t delta) {
+    if (delta < 0 ? static_cast<uint32_t>(-delta) > headroom_
+                  : static_cast<uint32_t>(delta) > tailroom() || headroom_ + delta > 0xffff) {
+      return false;
+    }
+    std::memmove(data_ + delta, data_, data_len_);
+    data_ += delta;
+    headroom_ = static_cast<uint16_t>(headroom_ + delta);
+    return true;
+  }
   // Sets this segment's length (and pkt_len() for a segment that is not chained).
   void set_data_len(uint32_t len) {
     pkt_len_ = pkt_len_ - data_len_ + len;
@@ -182,6 +204,11 @@ class Packet {
     next_ = nullptr;
     pkt_len_ = data_len_;
     return rest;
+  }
+  Packet* last_segment() {
+    Packet* last = this;
+    while (last->next_ != nullptr) last = last->next_;
+    return last;
   }
   uint32_t segment_count() const {
     uint32_t n = 0;
