@@ -54,6 +54,36 @@ CsumError read_ipv4_header(const Packet& p, uint32_t l3, uint8_t* h, uint32_t* i
   return CsumError::kOk;
 }
 
+// RFC 8200 8.1: with a Routing header the pseudo header carries the final destination,
+// which the sender finds in the Routing header (while segments are left). Walks the
+// extension headers between the fixed header and the L4 header; copies the final
+// destination into `dst` if a Routing header names one.
+CsumError final_destination(const Packet& p, uint32_t l3, uint32_t l4, uint8_t next_header,
+                            uint8_t* dst) {
+  uint32_t at = l3 + kIpv6Header;
+  for (int i = 0; i < 16 && at < l4; i++) {
+    uint8_t ext[8];
+    if (!copy_from_chain(p, at, ext, sizeof(ext))) return CsumError::kTruncated;
+    uint32_t len = next_header == IPPROTO_AH ? (ext[1] + 2u) * 4 : (ext[1] + 1u) * 8;
+    if (next_header == IPPROTO_ROUTING && ext[3] != 0) {  // segments left
+      const uint8_t type = ext[2];
+      const uint32_t addresses = ext[1] / 2;
+      uint32_t which = 0;
+      if (type == 0 || type == 2) {
+        which = addresses;  // the last address (type 2 has exactly one)
+      } else if (type == 4) {
+        which = 1;  // Segment Routing: Segment List[0] is the final segment
+      }
+      if (which != 0 && addresses >= which) {
+        if (!copy_from_chain(p, at + 8 + 16 * (which - 1), dst, 16)) return CsumError::kTruncated;
+      }
+    }
+    next_header = ext[0];
+    at += len;
+  }
+  return at == l4 ? CsumError::kOk : CsumError::kBadHeader;
+}
+
 bool skippable(CsumError e) {
   return e == CsumError::kNoHeader || e == CsumError::kUnsupported;
 }
@@ -118,6 +148,11 @@ CsumError locate_l4(const Packet& p, Layer layer, L4Span* span) {
     end = payload != 0 ? l3 + kIpv6Header + payload : data_len;  // 0: a jumbogram
     if (end > data_len) return CsumError::kTruncated;
     if (l4 < l3 + kIpv6Header || l4 > end) return CsumError::kBadHeader;
+    if (l4 > l3 + kIpv6Header) {
+      if (CsumError e = final_destination(p, l3, l4, h[6], h + 24); e != CsumError::kOk) {
+        return e;
+      }
+    }
     span->is_ipv6 = true;
   } else {
     return CsumError::kNoHeader;

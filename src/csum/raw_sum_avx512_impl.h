@@ -18,7 +18,9 @@
 
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip
 // -Wmaybe-uninitialized (GCC PR 105593).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <immintrin.h>
 

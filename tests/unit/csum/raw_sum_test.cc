@@ -4,7 +4,10 @@
 #include <random>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace ferry::csum {
 namespace {
@@ -80,6 +83,27 @@ TEST_P(RawSumVariant, LongBuffersDoNotOverflowLanes) {
     uint64_t ref = reference_sum(buf.data() + off, kLen);
     EXPECT_EQ(fold(fn(buf.data() + off, kLen, 0)), fold64(ref));
   }
+}
+
+// Buffers that end right before, or start right after, an inaccessible page: a kernel
+// that touched a byte outside its buffer would fault (masked loads must not).
+TEST_P(RawSumVariant, NoAccessOutsideTheBuffer) {
+  RawSumFn fn = GetParam().fn;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* map = mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  uint8_t* base = static_cast<uint8_t*>(map);
+  ASSERT_EQ(mprotect(base, page, PROT_NONE), 0);
+  ASSERT_EQ(mprotect(base + 2 * page, page, PROT_NONE), 0);
+  uint8_t* mid = base + page;
+  for (size_t i = 0; i < page; i++)
+    mid[i] = static_cast<uint8_t>(i * 7 + 1);
+  for (size_t len = 0; len <= 600; len++) {
+    uint8_t* at_end = mid + page - len;
+    EXPECT_EQ(fold(fn(at_end, len, 0)), fold64(reference_sum(at_end, len))) << len;
+    EXPECT_EQ(fold(fn(mid, len, 0)), fold64(reference_sum(mid, len))) << len;
+  }
+  munmap(map, 3 * page);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, RawSumVariant, ::testing::ValuesIn(kernels()),

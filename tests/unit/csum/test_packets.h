@@ -283,7 +283,7 @@ inline Level walk_ip(const uint8_t* f, size_t len, size_t off, int version) {
   r.l3_off = static_cast<uint16_t>(off);
   uint8_t nh = f[off + 6];
   size_t at = off + 40;
-  for (int i = 0; i < 8 && (nh == 0 || nh == 43 || nh == 60 || nh == 44); i++) {
+  for (int i = 0; i < 8 && (nh == 0 || nh == 43 || nh == 60 || nh == 44 || nh == 51); i++) {
     if (at + 8 > len) return r;
     r.l3 = L3Type::kIpv6Ext;
     if (nh == 44) {
@@ -292,7 +292,7 @@ inline Level walk_ip(const uint8_t* f, size_t len, size_t off, int version) {
       return r;
     }
     uint8_t next = f[at];
-    at += (f[at + 1] + 1u) * 8;
+    at += nh == 51 ? (f[at + 1] + 2u) * 4 : (f[at + 1] + 1u) * 8;
     nh = next;
   }
   if (at > len) return r;
@@ -327,6 +327,11 @@ inline int walk_l2(const uint8_t* f, size_t len, size_t* off) {
     et = load_be16(f + at);
   }
   at += 2;
+  if (et == 0x8864 && at + 8 <= len) {  // PPPoE session: 6 bytes, then the PPP protocol
+    uint16_t ppp = load_be16(f + at + 6);
+    *off = at + 8;
+    return ppp == 0x0021 ? 4 : ppp == 0x0057 ? 6 : 0;
+  }
   if (et == 0x8847) {
     while (at + 4 <= len) {
       bool bottom = f[at + 2] & 1;
