@@ -31,30 +31,46 @@ uint32_t inverse_mod_2_32(uint32_t odd) {
 std::unique_ptr<BufferPool> BufferPool::create(const Config& config) {
   if (config.buffer_count == 0) return nullptr;
   uint64_t buffer_len = uint64_t{config.headroom} + config.data_room;
-  if (buffer_len == 0) return nullptr;
-  uint64_t stride =
-      (sizeof(Packet) + buffer_len + kCacheLineSize - 1) / kCacheLineSize * kCacheLineSize;
+  if (buffer_len == 0 || buffer_len > UINT32_MAX) return nullptr;
+  auto round_up = [](uint64_t v, uint64_t a) { return (v + a - 1) / a * a; };
+  // Descriptor array stride, and where the buffers go.
+  uint64_t stride = config.descriptors_apart
+                        ? sizeof(Packet)
+                        : round_up(sizeof(Packet) + buffer_len, kCacheLineSize);
+  uint64_t buffer_stride = config.descriptors_apart ? round_up(buffer_len, kCacheLineSize) : stride;
   uint64_t size = stride * config.buffer_count;
+  uint64_t buffers_size = buffer_stride * config.buffer_count;
   // index_of() works in 32 bits.
-  if (size >= (uint64_t{1} << 32)) return nullptr;
+  if (size >= (uint64_t{1} << 32) || buffers_size >= (uint64_t{1} << 32)) return nullptr;
 
   std::unique_ptr<BufferPool> pool(new BufferPool());
   Geometry& g = pool->geo_;
   g.count = config.buffer_count;
   g.buffer_len = static_cast<uint32_t>(buffer_len);
   g.headroom = config.headroom;
-  pool->stride_ = static_cast<uint32_t>(stride);
+  pool->element_size_ =
+      static_cast<uint32_t>(config.descriptors_apart ? sizeof(Packet) + buffer_stride : stride);
   pool->name_ = config.name;
-  g.shift = static_cast<uint32_t>(__builtin_ctz(pool->stride_));
+  g.shift = static_cast<uint32_t>(__builtin_ctzll(stride));
   g.low_mask = (uintptr_t{1} << g.shift) - 1;
-  g.odd_inverse = inverse_mod_2_32(pool->stride_ >> g.shift);
+  g.odd_inverse = inverse_mod_2_32(static_cast<uint32_t>(stride >> g.shift));
 
-  uint64_t alloc_size = (size + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+  uint64_t alloc_size = round_up(size, kArenaAlign);
   g.arena = static_cast<uint8_t*>(std::aligned_alloc(kArenaAlign, alloc_size));
   if (g.arena == nullptr) return nullptr;
   // Touch every page now rather than on the fast path.
   std::memset(g.arena, 0, alloc_size);
   g.arena_size = size;
+  if (config.descriptors_apart) {
+    uint64_t buffers_alloc = round_up(buffers_size, kArenaAlign);
+    pool->buffer_arena_ = static_cast<uint8_t*>(std::aligned_alloc(kArenaAlign, buffers_alloc));
+    if (pool->buffer_arena_ == nullptr) return nullptr;
+    std::memset(pool->buffer_arena_, 0, buffers_alloc);
+    g.buffers = pool->buffer_arena_;
+  } else {
+    g.buffers = g.arena + sizeof(Packet);
+  }
+  g.buffer_stride = static_cast<uint32_t>(buffer_stride);
   pool->stack_.reset(new (std::nothrow) Packet*[config.buffer_count]);
   pool->state_.reset(new (std::nothrow) ElementState[config.buffer_count]());
   if (!pool->stack_ || !pool->state_) return nullptr;
@@ -82,6 +98,7 @@ BufferPool::~BufferPool() {
     registry_[geo_.id].store(nullptr, std::memory_order_release);
   }
   std::free(geo_.arena);
+  std::free(buffer_arena_);
 }
 
 void BufferPool::claim_or_check_owner() {

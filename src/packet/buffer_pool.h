@@ -24,6 +24,10 @@
 // release_owner(). Counters are plain integers read by the owner (or, approximately, by a
 // stats reader that tolerates torn values).
 //
+// With Config::descriptors_apart the descriptors sit in a dense array of their own and the
+// buffers in a second, page-aligned array: that is the layout for page-sized payload
+// segments (SplitPacketAllocator), whose data then starts on a page boundary.
+//
 // Recycling is LIFO: the buffer freed last is allocated next, while it is still in cache.
 //
 // Hostile input: free() checks that the descriptor lies in this pool's arena at an element
@@ -63,13 +67,17 @@ class BufferPool {
     uint32_t buffer_count = 4096;
     uint32_t data_room = 2048;             // bytes after the headroom
     uint16_t headroom = kDefaultHeadroom;  // bytes before data() in a fresh packet
+    // Keep the descriptors in an array of their own and the buffers in a 4 KiB-aligned
+    // array with a stride of the buffer length rounded up to 64. With headroom 0 and a
+    // data room of 4096 every buffer is exactly one page (payload pools of header split).
+    bool descriptors_apart = false;
   };
 
   // Largest number of pools alive at once (pool ids are 0 .. kMaxPools - 1).
   static constexpr uint16_t kMaxPools = 4096;
 
   // Builds a pool and registers it. nullptr if the config is invalid (no buffers, a
-  // buffer larger than 4 GiB in total, ...), memory is short, or kMaxPools pools exist.
+  // descriptor or buffer array of 4 GiB or more), memory is short, or kMaxPools pools exist.
   static std::unique_ptr<BufferPool> create(const Config& config);
   // The pool with this id, or nullptr (also for kNoPool). Safe from any thread while the
   // pool is alive.
@@ -81,7 +89,7 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // A fresh single-segment packet (Packet::init'ed: empty, default headroom, no metadata),
+  // A fresh single-segment packet (Packet::init'ed: empty, the pool's headroom, no metadata),
   // or nullptr if the pool is empty.
   Packet* alloc() {
     check_owner();
@@ -171,7 +179,8 @@ class BufferPool {
   const std::string& name() const { return name_; }
   uint32_t capacity() const { return geo_.count; }
   uint32_t available() const { return top_; }
-  uint32_t element_size() const { return stride_; }
+  // Bytes per buffer, descriptor included.
+  uint32_t element_size() const { return element_size_; }
   uint32_t buffer_len() const { return geo_.buffer_len; }  // headroom + data room
   uint16_t headroom() const { return geo_.headroom; }
   uint32_t data_room() const { return geo_.buffer_len - geo_.headroom; }
@@ -198,6 +207,8 @@ class BufferPool {
     uint32_t buffer_len = 0;
     uint16_t headroom = 0;
     uint16_t id = kNoPool;
+    uint8_t* buffers = nullptr;  // buffer of element i: buffers + i * buffer_stride
+    uint32_t buffer_stride = 0;
   };
 
   // Element index of p, if p is exactly the start of an element of the arena. The
@@ -215,8 +226,9 @@ class BufferPool {
   static void take(const Geometry& g, ElementState* state, Packet* p) {
     // p came off the free stack, so it is an element boundary: the quotient is exact.
     uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(g.arena);
-    state[static_cast<uint32_t>(off >> g.shift) * g.odd_inverse] = ElementState::kAllocated;
-    p->init(reinterpret_cast<uint8_t*>(p) + sizeof(Packet), g.buffer_len, g.headroom, g.id);
+    uint32_t idx = static_cast<uint32_t>(off >> g.shift) * g.odd_inverse;
+    state[idx] = ElementState::kAllocated;
+    p->init(g.buffers + uint64_t{idx} * g.buffer_stride, g.buffer_len, g.headroom, g.id);
   }
 
   void note_allocs(uint32_t n) {
@@ -239,8 +251,9 @@ class BufferPool {
   std::unique_ptr<Packet*[]> stack_;       // free stack; [0, top_) are free
   std::unique_ptr<ElementState[]> state_;  // per element
   uint32_t top_ = 0;
-  uint32_t stride_ = 0;
+  uint32_t element_size_ = 0;
   BufferPoolStats stats_;
+  uint8_t* buffer_arena_ = nullptr;  // descriptors_apart only
   std::string name_;
   std::thread::id owner_;
 };

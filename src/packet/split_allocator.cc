@@ -15,7 +15,8 @@ std::unique_ptr<SplitPacketAllocator> SplitPacketAllocator::create(const Config&
   a->data_pool_ = BufferPool::create({.name = config.name + ".data",
                                       .buffer_count = config.data_buffers,
                                       .data_room = config.data_room,
-                                      .headroom = 0});
+                                      .headroom = 0,
+                                      .descriptors_apart = true});
   if (!a->header_pool_ || !a->data_pool_) return nullptr;
   return a;
 }

@@ -13,8 +13,9 @@
 //
 // Why: everything the data path edits (push/strip tunnel headers, realign IP headers,
 // rewrite addresses, fix checksums) lives in the head, so those edits move at most a few
-// hundred bytes and never touch the payload; the payload segments can be handed on (to a
-// guest, to a file) in whole pages. The two pools belong to one worker, like any
+// hundred bytes and never touch the payload; the payload segments are whole, page-aligned
+// 4 KiB buffers (the data pool keeps its descriptors apart), so they can be handed on (to a
+// guest, to a file) page by page. The two pools belong to one worker, like any
 // BufferPool.
 
 #include <cstdint>

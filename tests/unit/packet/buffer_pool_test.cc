@@ -1,5 +1,6 @@
 #include "packet/buffer_pool.h"
 
+#include <cstring>
 #include <set>
 #include <thread>
 #include <vector>
@@ -325,6 +326,38 @@ TEST(Packet, ChainHelpers) {
   EXPECT_FALSE(head->move_data(-63));  // headroom is 62
   EXPECT_EQ(head->pkt_len(), 60u);
   free_packet(head);
+}
+
+TEST(BufferPool, DescriptorsApartGivePageAlignedBuffers) {
+  auto pool = BufferPool::create({.name = "pages",
+                                  .buffer_count = 16,
+                                  .data_room = 4096,
+                                  .headroom = 0,
+                                  .descriptors_apart = true});
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->element_size(), 64u + 4096);
+  Packet* pkts[16];
+  ASSERT_TRUE(pool->alloc_bulk(pkts, 16));
+  std::set<uint8_t*> bufs;
+  for (Packet* p : pkts) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p->data()) % 4096, 0u);
+    EXPECT_EQ(p->tailroom(), 4096u);
+    bufs.insert(p->data());
+    EXPECT_TRUE(pool->is_allocated(p));
+  }
+  EXPECT_EQ(bufs.size(), 16u);
+  // Descriptors are dense; a pointer into the buffer array is foreign.
+  EXPECT_FALSE(pool->owns(reinterpret_cast<Packet*>(pkts[0]->data())));
+  for (Packet* p : pkts)
+    std::memset(p->append(4096), 0x5a, 4096);
+  pool->free_bulk(pkts, 16);
+  EXPECT_EQ(pool->stats().in_use, 0u);
+  // With a headroom, data() is that far past the page.
+  auto hp = BufferPool::create(
+      {.name = "hp", .buffer_count = 4, .data_room = 2048, .descriptors_apart = true});
+  Packet* p = hp->alloc();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p->data() + 14) % 16, 0u);
+  hp->free(p);
 }
 
 TEST(BufferPool, OddStridesIndexExactly) {

@@ -70,6 +70,8 @@ TEST(SplitPacketAllocator, HeadersAndPayloadApart) {
   for (Packet* s = p->next(); s != nullptr; s = s->next()) {
     EXPECT_EQ(s->pool_id(), a->data_pool().id());
     EXPECT_EQ(s->headroom(), 0);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(s->data()) % 4096, 0u);  // whole pages
+    EXPECT_EQ(s->buffer_len(), 4096u);
   }
   EXPECT_EQ(p->next()->data_len(), 4096u);
   EXPECT_EQ(p->pkt_len(), frame.size());
