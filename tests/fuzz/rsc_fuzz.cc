@@ -138,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t op = in.u8();
     if (op >= 0xf0) {  // timer poll after some time
       run_burst();
-      now += uint64_t{op & 0xf} * 50'000 + in.u8() * 1000;
+      now += static_cast<uint64_t>(op & 0xf) * 50'000 + in.u8() * 1000u;
       if (now >= rsc.next_deadline_ns() && rsc.next_deadline_ns() != Rsc::kNoDeadline) {
         check_and_free(rsc.poll(now, out, 96));
       }
