@@ -11,6 +11,8 @@
 #include <exception>
 #include <string>
 
+#include <arpa/inet.h>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,19 @@
 namespace {
 
 constexpr int kExitUsage = 2;
+
+// "02:00:00:00:00:01" into 6 bytes.
+bool parse_mac(const std::string& text, uint8_t* out) {
+  unsigned b[6];
+  char extra;
+  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+                  &b[5], &extra) != 6) {
+    return false;
+  }
+  for (int i = 0; i < 6; i++)
+    out[i] = static_cast<uint8_t>(b[i]);
+  return true;
+}
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "ferry-offload: %s\n", message.c_str());
@@ -69,6 +84,7 @@ int run(int argc, char** argv) {
   std::string outer_src = "192.0.2.1", outer_dst = "192.0.2.2";
   std::string outer_smac = "02:00:00:00:00:01", outer_dmac = "02:00:00:00:00:02";
   uint32_t vni = 42;
+  std::string outer_csum = "on";
   uint32_t burst = 32;
 
   app.add_option("input", in_path, "pcap to read (Ethernet)")->required();
@@ -91,8 +107,11 @@ int run(int argc, char** argv) {
   app.add_option("--outer-smac", outer_smac, "outer source MAC for --encap")->capture_default_str();
   app.add_option("--outer-dmac", outer_dmac, "outer destination MAC for --encap")
       ->capture_default_str();
-  app.add_option("--vni", vni, "VXLAN/Geneve VNI or GRE key")
-      ->check(CLI::Range(0u, 0xffffffu))
+  CLI::Option* vni_opt = app.add_option("--vni", vni, "VXLAN/Geneve VNI (GRE: the key)")
+                             ->check(CLI::Range(0u, 0xffffffu))
+                             ->capture_default_str();
+  app.add_option("--outer-csum", outer_csum, "outer UDP checksum for --encap vxlan|geneve")
+      ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   app.add_option("--burst", burst, "frames per burst")
       ->check(CLI::Range(1u, 1024u))
@@ -127,13 +146,43 @@ int run(int argc, char** argv) {
   }
   if (csum_mode == "fill") options.csum = ferry::tools::CsumMode::kFill;
   if (csum_mode == "verify") options.csum = ferry::tools::CsumMode::kVerify;
-  if (decap) return fail("--decap: tunnel decapsulation is not built into this ferry-offload");
-  if (gro) return fail("--gro: the GRO engine is not built into this ferry-offload");
-  if (gso_opt->count() > 0) {
-    return fail("--gso: the GSO engine is not built into this ferry-offload");
-  }
+  options.decap = decap;
+  options.gro = gro;
+  if (gso_opt->count() > 0) options.gso_mss = gso_mss;
   if (encap_opt->count() > 0) {
-    return fail("--encap: tunnel encapsulation is not built into this ferry-offload");
+    ferry::offload::TunnelConfig& t = options.tunnel;
+    t.kind = encap == "vxlan"    ? ferry::offload::TunnelKind::kVxlan
+             : encap == "geneve" ? ferry::offload::TunnelKind::kGeneve
+                                 : ferry::offload::TunnelKind::kGre;
+    options.encap = true;
+    const bool v6_src = outer_src.find(':') != std::string::npos;
+    const bool v6_dst = outer_dst.find(':') != std::string::npos;
+    if (v6_src != v6_dst) return fail("--outer-src and --outer-dst must both be IPv4 or IPv6");
+    t.ipv6 = v6_src;
+    if (t.ipv6) {
+      if (inet_pton(AF_INET6, outer_src.c_str(), t.src_ip6.bytes) != 1) {
+        return fail("--outer-src: '" + outer_src + "' is not an IP address");
+      }
+      if (inet_pton(AF_INET6, outer_dst.c_str(), t.dst_ip6.bytes) != 1) {
+        return fail("--outer-dst: '" + outer_dst + "' is not an IP address");
+      }
+    } else {
+      if (inet_pton(AF_INET, outer_src.c_str(), t.src_ip4.data()) != 1) {
+        return fail("--outer-src: '" + outer_src + "' is not an IP address");
+      }
+      if (inet_pton(AF_INET, outer_dst.c_str(), t.dst_ip4.data()) != 1) {
+        return fail("--outer-dst: '" + outer_dst + "' is not an IP address");
+      }
+    }
+    if (!parse_mac(outer_smac, t.src_mac.bytes)) {
+      return fail("--outer-smac: '" + outer_smac + "' is not a MAC address");
+    }
+    if (!parse_mac(outer_dmac, t.dst_mac.bytes)) {
+      return fail("--outer-dmac: '" + outer_dmac + "' is not a MAC address");
+    }
+    t.vni = vni;
+    t.gre_key = t.kind == ferry::offload::TunnelKind::kGre && vni_opt->count() > 0;
+    t.udp_csum = outer_csum == "on";
   }
 
   std::string error;

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include "base/byteorder.h"
 #include "csum/packet_checksum.h"
 #include "packet/packet_bytes.h"
 #include "pcap/pcap_file.h"
@@ -18,6 +19,18 @@ std::unique_ptr<Pipeline> Pipeline::create(const PipelineOptions& options, std::
     *error = "cannot allocate the packet buffer pool";
     return nullptr;
   }
+  if (options.decap) {
+    offload::TunnelConfig tc;
+    p->decap_ = std::make_unique<offload::Tunnel>(tc);
+  }
+  if (options.gro) p->gro_ = std::make_unique<offload::GroTable>();
+  if (options.gso_mss != 0) {
+    offload::GsoConfig gc;
+    gc.csum_mode = offload::GsoCsumMode::kFill;
+    gc.max_segments = 65535;
+    p->gso_ = std::make_unique<offload::GsoEngine>(*p->pool_, gc);
+  }
+  if (options.encap) p->encap_ = std::make_unique<offload::Tunnel>(options.tunnel);
   if (options.rsc) {
     offload::RscConfig rc;
     rc.interval_ns = options.rsc_interval_ns;
@@ -28,7 +41,14 @@ std::unique_ptr<Pipeline> Pipeline::create(const PipelineOptions& options, std::
 }
 
 Pipeline::~Pipeline() {
-  rsc_.reset();  // frees what is still cached before the pool goes
+  // Engines that hold packets let go of them before the pool goes.
+  rsc_.reset();
+  if (gro_) {
+    std::vector<Packet*> out(gro_->held() + 1);
+    const uint32_t n = gro_->flush(out.data(), static_cast<uint32_t>(out.size()));
+    free_packets(out.data(), n);
+  }
+  gro_.reset();
 }
 
 bool Pipeline::run(const std::string& in_path, const std::string& out_path, std::string* error) {
@@ -48,7 +68,7 @@ bool Pipeline::run(const std::string& in_path, const std::string& out_path, std:
   std::vector<Packet*> out;
   uint64_t now = 0;
   auto emit = [&](std::vector<Packet*>& pkts, uint64_t ts) {
-    finish_burst(pkts);
+    transmit_stages(pkts);
     for (Packet* p : pkts) {
       writer->write(*p, ts);
       packets_out_++;
@@ -59,6 +79,7 @@ bool Pipeline::run(const std::string& in_path, const std::string& out_path, std:
   };
   auto run_burst = [&] {
     if (burst.empty()) return;
+    receive_stages(burst);
     if (rsc_) {
       // Timer drains first: those segments are older than the burst.
       out.resize(2 * burst.size() + 1024);
@@ -80,6 +101,8 @@ bool Pipeline::run(const std::string& in_path, const std::string& out_path, std:
 
   pcap::Frame frame;
   while (reader->next(&frame)) {
+    // A burst ends where the RSC timer expires, so the drain happens in time order.
+    if (rsc_ && !burst.empty() && frame.timestamp_ns >= rsc_->next_deadline_ns()) run_burst();
     Packet* p = packet_from_bytes(*pool_, frame.data);
     if (p == nullptr) {
       run_burst();
@@ -117,7 +140,97 @@ bool Pipeline::run(const std::string& in_path, const std::string& out_path, std:
   return true;
 }
 
-void Pipeline::finish_burst(std::vector<Packet*>& pkts) {
+void Pipeline::receive_stages(std::vector<Packet*>& pkts) {
+  if (decap_) {
+    // Only tunnel packets are decapsulated; the others pass as they are.
+    size_t kept = 0;
+    for (Packet* p : pkts) {
+      const TunnelType t = p->packet_type().tunnel();
+      if (t == TunnelType::kVxlan || t == TunnelType::kGeneve || t == TunnelType::kGre) {
+        Packet* q = nullptr;
+        if (decap_->decap_burst(&p, 1, &q) != 1) {
+          dropped_++;  // freed by decap_burst, reason in the decap counters
+          continue;
+        }
+        p = q;
+      }
+      pkts[kept++] = p;
+    }
+    pkts.resize(kept);
+  }
+  if (gro_) {
+    // One GRO burst: merge, then hand on every held flow (as at the end of a NAPI poll).
+    std::vector<Packet*> out(pkts.size() + gro_->held() + 1);
+    uint32_t produced = 0;
+    uint32_t taken = 0;
+    while (taken < pkts.size()) {
+      const offload::GroBurst b =
+          gro_->receive(pkts.data() + taken, static_cast<uint32_t>(pkts.size() - taken),
+                        out.data() + produced, static_cast<uint32_t>(out.size() - produced));
+      taken += b.consumed;
+      produced += b.out;
+      if (b.consumed == 0) out.resize(out.size() + gro_->held() + 1);
+    }
+    out.resize(produced + gro_->held() + 1);
+    produced += gro_->flush(out.data() + produced, static_cast<uint32_t>(out.size() - produced));
+    out.resize(produced);
+    pkts.swap(out);
+  }
+}
+
+namespace {
+
+// TCP payload bytes of a parsed, untunnelled TCP packet (0 if unknown).
+uint32_t tcp_payload_len(const Packet& p) {
+  const PacketType t = p.packet_type();
+  if (t.l4() != L4Type::kTcp || t.tunnel() != TunnelType::kNone) return 0;
+  const uint32_t l3 = p.l3_offset(), l4 = p.l4_offset();
+  if (l3 == kNoOffset || l4 == kNoOffset || l4 + 20 > p.data_len()) return 0;
+  const uint8_t* d = p.data();
+  const uint32_t end = t.is_ipv4() ? l3 + load_be16(d + l3 + 2) : l3 + 40 + load_be16(d + l3 + 4);
+  const uint32_t data = l4 + 4u * (d[l4 + 12] >> 4);
+  return end > data && end <= p.pkt_len() ? end - data : 0;
+}
+
+}  // namespace
+
+void Pipeline::transmit_stages(std::vector<Packet*>& pkts) {
+  if (gso_) {
+    const uint16_t mss = static_cast<uint16_t>(options_.gso_mss);
+    size_t cap = 0;
+    for (Packet* p : pkts) {
+      if (p->is_gso()) {
+        p->set_gso(p->gso_type(), mss);  // merged by GRO/RSC: cut again at the MSS
+      } else if (tcp_payload_len(*p) > mss) {
+        p->set_gso(p->packet_type().is_ipv4() ? kGsoTcpv4 : kGsoTcpv6, mss);
+        gso_marked_++;
+      }
+      cap += p->is_gso() ? p->pkt_len() / mss + 2 : 1;
+    }
+    std::vector<Packet*> out(cap);
+    const uint64_t rejected_before = [&] {
+      uint64_t r = 0;
+      for (uint64_t v : gso_->stats().rejected)
+        r += v;
+      return r;
+    }();
+    const uint32_t n = gso_->segment_burst(pkts.data(), static_cast<uint32_t>(pkts.size()),
+                                           out.data(), static_cast<uint32_t>(cap));
+    uint64_t rejected_after = 0;
+    for (uint64_t v : gso_->stats().rejected)
+      rejected_after += v;
+    dropped_ += rejected_after - rejected_before;
+    out.resize(n);
+    pkts.swap(out);
+  }
+  if (encap_) {
+    std::vector<Packet*> out(pkts.size());
+    const uint32_t n =
+        encap_->encap_burst(pkts.data(), static_cast<uint32_t>(pkts.size()), out.data());
+    dropped_ += pkts.size() - n;
+    out.resize(n);
+    pkts.swap(out);
+  }
   if (options_.csum == CsumMode::kNone) return;
   for (Packet* p : pkts) {
     const csum::CsumError e =
@@ -135,18 +248,36 @@ Summary Pipeline::summary() const {
   s.bytes_out = bytes_out_;
   s.engines.push_back("parse");
   s.counters.push_back({"parse", "unparsed", unparsed_});
+  s.counters.push_back({"parse", "dropped_by_stages", dropped_});
+  auto add = [&s](const char* engine, const auto& stats) {
+    s.engines.push_back(engine);
+    stats.for_each_counter([&](const char* name, uint64_t v) {
+      std::string n = name;
+      for (char& c : n)
+        c = c == '-' || c == ' ' ? '_' : c;
+      s.counters.push_back({engine, n, v});
+    });
+  };
+  if (decap_) add("decap", decap_->stats());
+  if (gro_) add("gro", gro_->stats());
   if (rsc_) {
     s.engines.push_back("rsc");
     rsc_->stats().for_each_counter([&](const char* name, uint64_t v) {
       s.counters.push_back({"rsc", name, v});
     });
   }
+  if (gso_) {
+    add("gso", gso_->stats());
+    s.counters.push_back({"gso", "marked_from_capture", gso_marked_});
+  }
+  if (encap_) add("encap", encap_->stats());
   if (options_.csum != CsumMode::kNone) {
     const char* engine = options_.csum == CsumMode::kFill ? "csum_fill" : "csum_verify";
     s.engines.push_back(engine);
     for (int i = 0; i < static_cast<int>(csum::CsumError::kCount); i++) {
       std::string name = csum::to_string(static_cast<csum::CsumError>(i));
-      for (char& c : name) c = c == '-' ? '_' : c;
+      for (char& c : name)
+        c = c == '-' ? '_' : c;
       s.counters.push_back({engine, name, csum_results_[i]});
     }
   }

@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "csum/csum_error.h"
+#include "offload/gro.h"
+#include "offload/gso.h"
 #include "offload/rsc.h"
+#include "offload/tunnel.h"
 #include "packet/buffer_pool.h"
 
 namespace ferry::tools {
@@ -19,8 +22,13 @@ namespace ferry::tools {
 enum class CsumMode : uint8_t { kNone, kFill, kVerify };
 
 struct PipelineOptions {
+  bool decap = false;
+  bool gro = false;
   bool rsc = false;
   uint64_t rsc_interval_ns = 300'000;
+  uint32_t gso_mss = 0;  // 0: no GSO
+  bool encap = false;
+  offload::TunnelConfig tunnel;  // for encap
   CsumMode csum = CsumMode::kNone;
   uint32_t burst = 32;
 };
@@ -54,12 +62,20 @@ class Pipeline {
 
  private:
   explicit Pipeline(const PipelineOptions& options) : options_(options) {}
-  // Runs one burst through the engines after the input (decap/GRO/RSC) stage.
-  void finish_burst(std::vector<Packet*>& pkts);
+  // Decapsulation and GRO on a burst read from the file.
+  void receive_stages(std::vector<Packet*>& pkts);
+  // GSO, encapsulation and checksums on what the coalescing stages handed on.
+  void transmit_stages(std::vector<Packet*>& pkts);
 
   PipelineOptions options_;
   std::unique_ptr<BufferPool> pool_;
+  std::unique_ptr<offload::Tunnel> decap_;
+  std::unique_ptr<offload::GroTable> gro_;
   std::unique_ptr<offload::Rsc> rsc_;
+  std::unique_ptr<offload::GsoEngine> gso_;
+  std::unique_ptr<offload::Tunnel> encap_;
+  uint64_t dropped_ = 0;     // freed by a stage (the stage's counters say why)
+  uint64_t gso_marked_ = 0;  // TCP frames longer than the MSS marked for GSO
   uint64_t packets_in_ = 0;
   uint64_t packets_out_ = 0;
   uint64_t bytes_in_ = 0;
