@@ -134,8 +134,11 @@ void register_all() {
 void print_summary() {
   std::vector<std::string> rows = {"memcpy", "dpdk",       "scalar",  "avx2",
                                    "avx512", "avx512vnni", "dispatch"};
-  std::printf("\nChecksum GB/s (x memcpy, x DPDK); dispatch = %s\n",
-              ferry::to_string(csum::raw_sum_level()));
+  const char* chosen = "?";
+  for (const csum::RawSumKernel& k : csum::raw_sum_kernels()) {
+    if (k.fn == csum::raw_sum_variant(csum::raw_sum_level())) chosen = k.name;
+  }
+  std::printf("\nChecksum GB/s, thread CPU time (x memcpy, x DPDK); dispatch = %s\n", chosen);
   std::printf("%-10s", "");
   for (size_t size : kSizes)
     std::printf("%24zu", size);

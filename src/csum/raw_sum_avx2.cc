@@ -22,10 +22,29 @@ inline int64_t lanes_total(__m256i acc) {
   return _mm_cvtsi128_si64(x) + _mm_extract_epi64(x, 1);
 }
 
-inline __m256i step(__m256i acc, const uint8_t* p) {
-  const __m256i x = _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)),
-                                     _mm256_set1_epi16(static_cast<int16_t>(0x8000)));
+inline __m256i add_words(__m256i acc, __m256i v) {
+  const __m256i x = _mm256_xor_si256(v, _mm256_set1_epi16(static_cast<int16_t>(0x8000)));
   return _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_set1_epi16(1)));
+}
+
+inline __m256i step(__m256i acc, const uint8_t* p) {
+  return add_words(acc, _mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// Short buffers: unaligned loads, no head; fewer than 8 vectors keep lanes and their sum
+// within int32.
+inline uint32_t sum_short_vectors(const uint8_t* p, size_t len) {
+  __m256i acc = _mm256_setzero_si256();
+  const uint32_t vectors = static_cast<uint32_t>(len / 32);
+  for (uint32_t i = 0; i < vectors; i++) {
+    acc = add_words(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * i)));
+  }
+  __m128i x = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+  uint64_t sum =
+      static_cast<uint32_t>(_mm_cvtsi128_si32(x) + static_cast<int32_t>(vectors * 16 * 0x8000));
+  return fold64(sum + sum_short(p + 32 * vectors, len % 32));
 }
 
 // Sum of `len` bytes from the 32-byte aligned `p`.
@@ -60,7 +79,7 @@ uint64_t sum_aligned(const uint8_t* p, size_t len) {
 
 uint32_t raw_sum_avx2(const void* data, size_t len, uint32_t initial) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
-  if (len < 64) return add32(fold64(sum_short64(p, len)), initial);
+  if (len < 256) return add32(sum_short_vectors(p, len), initial);
   size_t head = (-reinterpret_cast<uintptr_t>(p)) & 31;
   uint32_t head_sum = fold64(sum_short(p, head));
   uint32_t body = fold64(sum_aligned(p + head, len - head));

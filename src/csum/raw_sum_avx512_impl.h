@@ -57,9 +57,31 @@ inline __m512i step(__m512i acc, __m512i v) {
   }
 }
 
+// Sum of the signed lanes of an accumulator that took at most a few vectors.
+inline int32_t small_total(__m512i acc) {
+  __m256i t = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+  __m128i x = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+  return _mm_cvtsi128_si32(x);
+}
+
 template <bool kVnni>
 inline uint32_t sum_avx512(const void* data, size_t len, uint32_t initial) {
   if (len == 0) return initial;
+  if (len <= 128) {
+    // Short buffers (headers, small packets): one or two masked loads from the buffer
+    // itself, no alignment work. Masked-off bytes are not accessed, even across a page.
+    const uint8_t* b = static_cast<const uint8_t*>(data);
+    __m512i acc = step<kVnni>(_mm512_setzero_si512(), _mm512_maskz_loadu_epi8(mask_first(len), b));
+    uint32_t vectors = 1;
+    if (len > 64) {
+      acc = step<kVnni>(acc, _mm512_maskz_loadu_epi8(mask_first(len - 64), b + 64));
+      vectors = 2;
+    }
+    uint32_t sum = static_cast<uint32_t>(small_total(acc)) + vectors * 32 * 0x8000;
+    return add32(sum, initial);
+  }
   const uintptr_t addr = reinterpret_cast<uintptr_t>(data);
   const size_t skew = addr & 63;
   const uint8_t* p = reinterpret_cast<const uint8_t*>(addr - skew);

@@ -68,16 +68,5 @@ inline T load(const uint8_t* p) {
   return s;
 }
 
-// Sum of fewer than 64 bytes.
-[[maybe_unused]] inline uint64_t sum_short64(const uint8_t* p, size_t len) {
-  uint64_t s = 0;
-  if (len & 32) {
-    for (int i = 0; i < 32; i += 4)
-      s += load<uint32_t>(p + i);
-    p += 32;
-  }
-  return s + sum_short(p, len & 31);
-}
-
 }  // namespace
 }  // namespace ferry::csum

@@ -19,12 +19,20 @@ struct ParseOptions {
   uint8_t max_vlan_tags = 4;  // 802.1Q/802.1ad tags before the EtherType
   uint8_t max_mpls_labels = 8;
   uint8_t max_ipv6_ext_headers = 8;
-  bool descend_tunnels = true;  // parse the inner frame of GRE / VXLAN / Geneve
+  bool descend_tunnels = true;  // parse the inner frame of GRE / VXLAN / Geneve / IP-in-IP
   uint16_t vxlan_port = 4789;
   uint16_t geneve_port = 6081;
 };
 
-// Offsets are from the start of the frame; kNoOffset when absent.
+// Offsets are from the start of the frame; kNoOffset when absent. Conventions:
+//  - ARP: l2 kEtherArp, l3 kOther at the ARP header. MPLS: l2 kEtherMpls (tags before the
+//    stack are not reflected in the type), l3 after the bottom of the stack.
+//  - GRE: l4 kOther at the GRE header, tunnel kGre. VXLAN/Geneve: l4 kUdp. IP-in-IP: no
+//    L4, tunnel kIpInIp, inner_l3 right after the outer IP header.
+//  - Inner Ethernet (VXLAN, Geneve or GRE with ETH_P_TEB) sets inner_l2; an inner IP
+//    packet carried directly (GRE, Geneve, IP-in-IP) has no inner_l2.
+//  - headers_len: end of the deepest header parsed (TCP options and, for neighbour
+//    discovery, the fixed NS/NA part included).
 struct ParseResult {
   ParseError error = ParseError::kOk;
   PacketType type;

@@ -1,6 +1,7 @@
 #include "csum/raw_sum.h"
 
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <vector>
 
@@ -30,6 +31,14 @@ std::vector<RawSumKernel> kernels() {
   auto k = raw_sum_kernels();
   return {k.begin(), k.end()};
 }
+
+}  // namespace
+
+void PrintTo(const RawSumKernel& k, std::ostream* os) {
+  *os << k.name;
+}
+
+namespace {
 
 class RawSumVariant : public ::testing::TestWithParam<RawSumKernel> {};
 

@@ -12,7 +12,6 @@
 #include <linux/if_ether.h>
 
 #include <gtest/gtest.h>
-#include <pcap/pcap.h>
 
 #include "packet/packet.h"
 #include "pcap/pcap_file.h"
@@ -38,83 +37,9 @@ Frames read_ethernet(const std::string& name) {
   return out;
 }
 
-// Two captures hold raw IP packets (DLT_RAW), which PcapReader rightly refuses; they are
-// read with libpcap here and given an Ethernet header so their IPv6 streams are parsed too.
-Frames read_raw_ip_as_ethernet(const std::string& name) {
-  char errbuf[PCAP_ERRBUF_SIZE];
-  ::pcap_t* p = pcap_open_offline(capture_path(name).c_str(), errbuf);
-  EXPECT_NE(p, nullptr) << errbuf;
-  Frames out;
-  if (p == nullptr) return out;
-  EXPECT_EQ(pcap_datalink(p), DLT_RAW);
-  pcap_pkthdr* h;
-  const u_char* data;
-  while (pcap_next_ex(p, &h, &data) == 1) {
-    std::vector<uint8_t> f = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0, 0};
-    const uint16_t type = h->caplen > 0 && (data[0] >> 4) == 6 ? ETH_P_IPV6 : ETH_P_IP;
-    f[12] = static_cast<uint8_t>(type >> 8);
-    f[13] = static_cast<uint8_t>(type);
-    f.insert(f.end(), data, data + h->caplen);
-    out.push_back(std::move(f));
-  }
-  pcap_close(p);
-  return out;
-}
-
-// GrePackets.pcap is pcapng whose interfaces have different snapshot lengths, which
-// libpcap refuses to read; its seven frames (all Ethernet) are kept here as bytes.
-const char* const kGreFrames[] = {
-    "000ded7b48f400904b1fa4f708004500002c067c0000802fad97c0a80241c0a802fe3081880b000800060000002200"
-    "00"
-    "0011ff0380fd06040004",
-    "000ded7b48f400904b1fa4f708004500002007360000802face9c0a80241c0a802fe2081880b000000060000001a",
-    "00010100000200010100000108004500003400010000402f7c987f0000017f0000018000080077ff000045000018b6"
-    "fd"
-    "0000402fc5b77f0000017f00000100000000",
-    "00010100000100010100000208004500003f00010000402f7c8d7f0000017f0000018000080077ff0000450000234c"
-    "0f"
-    "0000400130c97f0000017f0000010000e226a6ec000176616c69642030",
-    "000ffedd2242001bd5ff54d90800450000645f020000f42fed54566aa49648cd36460000080045c0004c59920000fe"
-    "2f"
-    "36190a0a0d020a0a0b020000080045c00034000000000211d1eb03030302e000000902080208002052e10202000000"
-    "02"
-    "0000c0a80100ffffff000000000000000001",
-    "0c010000613d001906e682c48100006486dd6000000000d204392607fcd00100230000000000b1082a6b2402f00000"
-    "01"
-    "8e010000000000005555450000d286d74000402f3b8fc034a69a100000c83001880b00b2001100083ab8ff03002145"
-    "00"
-    "00ae0306000032119d1608080808ac102c0300359f40009abbdaa62c81830001000000010000357871742d64657465"
-    "63"
-    "742d6d6f6465322d39373731326538382d313637612d343562392d393365652d39313331343065373636373800001c"
-    "00"
-    "010000060001000002f5004001610c726f6f742d73657276657273036e657400056e73746c640c766572697369676e"
-    "2d"
-    "67727303636f6d00780d0909000007080000038400093a8000015180",
-    "00aef352aad100021537a24408004500005200010000402f70730102030404030201200065580000fde80001020304"
-    "05"
-    "00012345567808004500002800010000400666c70a0000040a00000504d0005000000000000000005002200076ba00"
-    "00",
-};
-
-std::vector<uint8_t> from_hex(const char* hex) {
-  std::vector<uint8_t> out;
-  for (const char* c = hex; c[0] != 0 && c[1] != 0; c += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(c, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-Frames gre_frames() {
-  Frames out;
-  for (const char* h : kGreFrames)
-    out.push_back(from_hex(h));
-  return out;
-}
-
 struct Expectation {
   size_t frames;                          // frames in the capture
   std::map<size_t, ParseError> rejected;  // 1-based frame number -> reason
-  enum Source { kPcap, kRawIp, kEmbedded } source = kPcap;
 };
 
 // Rejections, as tshark -V shows them:
@@ -128,7 +53,7 @@ const std::map<std::string, Expectation>& expectations() {
   static const std::map<std::string, Expectation> table = {
       {"650HttpResponses.pcap", {682, {}}},
       {"ArpRequestWithVlan.pcap", {1, {}}},
-      {"GrePackets.pcap", {7, {}, Expectation::kEmbedded}},
+      {"GrePackets.pcap", {7, {}}},
       {"IPv4-encapsulated-IPv6.pcap", {1, {}}},
       {"IPv4Frag.pcap", {3, {}}},
       {"IPv6UdpPacket.pcap", {1, {}}},
@@ -143,7 +68,7 @@ const std::map<std::string, Expectation>& expectations() {
       {"VlanPackets.pcap", {26, {}}},
       {"Vxlan1.pcap", {1, {}}},
       {"Vxlan2.pcap", {1, {}}},
-      {"four_ipv6_http_streams.pcap", {81, {}, Expectation::kRawIp}},
+      {"four_ipv6_http_streams.pcap", {81, {}}},
       {"frag_with_padding.pcap", {8, {}}},
       {"gtp-u.pcap", {102, {}}},
       {"ip4_bad_fragment.pcap", {1, {{1, ParseError::kLengthMismatch}}}},
@@ -154,7 +79,7 @@ const std::map<std::string, Expectation>& expectations() {
       {"llc_vlan.pcap", {1, {}}},
       {"one_http_stream_fin.pcap", {15, {}}},
       {"one_http_stream_rst.pcap", {10, {}}},
-      {"one_ipv6_http_stream.pcap", {19, {}, Expectation::kRawIp}},
+      {"one_ipv6_http_stream.pcap", {19, {}}},
       {"one_tcp_stream.pcap", {36, {}}},
       {"one_tcp_stream_max_seq.pcap", {36, {}}},
       {"tcp-malformed.pcap",
@@ -166,18 +91,7 @@ const std::map<std::string, Expectation>& expectations() {
   return table;
 }
 
-Frames load(const std::string& name) {
-  const Expectation& e = expectations().at(name);
-  switch (e.source) {
-    case Expectation::kRawIp:
-      return read_raw_ip_as_ethernet(name);
-    case Expectation::kEmbedded:
-      return gre_frames();
-    case Expectation::kPcap:
-      break;
-  }
-  return read_ethernet(name);
-}
+Frames load(const std::string& name) { return read_ethernet(name); }
 
 // Splits `frame` into a chain of up to three segments and parses it with parse_packet.
 ParseError parse_chained(const std::vector<uint8_t>& frame, size_t cut1, size_t cut2,

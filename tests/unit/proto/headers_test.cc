@@ -110,7 +110,8 @@ TEST(Headers, Ipv6AndExtensions) {
     types.push_back(o.type);
   EXPECT_FALSE(it.malformed());
   EXPECT_EQ(types, (std::vector<uint8_t>{0, 5, 1}));
-  Ipv6OptionIterator bad(std::vector<uint8_t>{1});
+  const std::vector<uint8_t> cut = {1};  // PadN without its length
+  Ipv6OptionIterator bad(cut);
   EXPECT_FALSE(bad.next(&o));
   EXPECT_TRUE(bad.malformed());
 }

@@ -1,0 +1,154 @@
+#pragma once
+
+// PackedVirtqueue: the device side of a virtio 1.1 packed ring (spec 2.8).
+//
+//   descriptor ring     16 B x size {addr, len, id, flags}; the driver makes a descriptor
+//                       available by flipping AVAIL/USED to match its wrap counter, the
+//                       device returns it used by making both equal its own wrap counter
+//   driver event area   {off_wrap, flags}: when the driver wants interrupts
+//   device event area   {off_wrap, flags}: when the device wants kicks
+//
+// The device keeps two positions with wrap counters (both start at 1): where the next
+// available chain begins, and where the next used descriptor is written. A chain is the
+// run of descriptors linked with NEXT (buffer id in its last descriptor) or one INDIRECT
+// descriptor whose table is read in order. Used descriptors carry the buffer id and the
+// written length and advance the used position by the chain's descriptor count.
+//
+// Publication is batched: flush() writes ids and lengths, a release fence, the flags of
+// all but the first used descriptor, and the first one's flags last, so the driver sees
+// the whole burst at once. With in_order_batching one used descriptor (the last buffer id)
+// covers all chains completed since the last flush (spec 2.8.9 IN_ORDER).
+//
+// Size need not be a power of two (1..32768). The same hostile-input checks as the split
+// ring apply; the first violation breaks the queue.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "virtio/desc_chain.h"
+#include "virtio/guest_memory.h"
+#include "virtio/notify_policy.h"
+#include "virtio/queue_error.h"
+#include "virtio/ring_types.h"
+
+namespace ferry::virtio {
+
+struct PackedVirtqueueConfig {
+  uint16_t size = 0;
+  uint8_t* desc = nullptr;  // host pointers (map_ring())
+  uint8_t* driver_event = nullptr;
+  uint8_t* device_event = nullptr;
+  uint64_t desc_gpa = 0;  // guest-physical address of the ring (dirty log)
+  uint16_t last_avail_idx = 0;
+  bool avail_wrap = true;
+  uint16_t last_used_idx = 0;
+  bool used_wrap = true;
+  bool indirect = false;
+  bool event_idx = false;
+  bool in_order_batching = false;
+};
+
+// Where popping stands, to give chains back (mergeable rx).
+struct PackedAvailPosition {
+  uint16_t idx;
+  bool wrap;
+  uint16_t inflight;
+  uint32_t inflight_descs;
+};
+
+class PackedVirtqueue {
+ public:
+  static uint64_t desc_bytes(uint16_t size) { return 16ull * size; }
+  static constexpr uint64_t kEventBytes = 4;
+  static bool valid_size(uint32_t size) { return size != 0 && size <= kMaxQueueSize; }
+
+  // Translates and checks the descriptor ring and both event areas (whole, aligned). With
+  // front-end addresses the caller sets desc_gpa from the vring's log_guest_addr.
+  static bool map_ring(const GuestMemory& mem, RingAddressSpace space, uint32_t size, uint64_t desc,
+                       uint64_t driver_event, uint64_t device_event, PackedVirtqueueConfig* cfg,
+                       std::string* error);
+
+  // VHOST_USER_GET/SET_VRING_BASE for packed rings: bits 0-14 last avail index, bit 15
+  // its wrap counter (the used position restarts there, as in DPDK).
+  uint32_t vring_base() const {
+    return last_avail_idx_ | (static_cast<uint32_t>(avail_wrap_) << 15);
+  }
+  static void apply_vring_base(uint32_t base, PackedVirtqueueConfig* cfg) {
+    cfg->last_avail_idx = cfg->last_used_idx = base & 0x7fff;
+    cfg->avail_wrap = cfg->used_wrap = ((base >> 15) & 1) != 0;
+  }
+
+  PackedVirtqueue(GuestMemory* mem, const PackedVirtqueueConfig& cfg);
+
+  uint16_t size() const { return size_; }
+
+  // --- available side --------------------------------------------------------------------
+  PopStatus pop(DescChain* chain);
+  uint16_t pop_burst(DescChain* chains, uint16_t max);
+  bool has_available();
+  uint16_t last_avail_idx() const { return last_avail_idx_; }
+  bool avail_wrap() const { return avail_wrap_; }
+  PackedAvailPosition avail_position() const {
+    return {last_avail_idx_, avail_wrap_, inflight_, inflight_descs_};
+  }
+  void rewind_avail(const PackedAvailPosition& pos);
+
+  // --- used side -------------------------------------------------------------------------
+  void add_used(const DescChain& chain, uint32_t written);
+  void add_used(uint16_t id, uint32_t len, uint16_t desc_count);
+  void flush();
+  bool needs_interrupt();
+  uint16_t last_used_idx() const { return used_idx_; }
+  bool used_wrap() const { return used_wrap_; }
+
+  // --- kicks -----------------------------------------------------------------------------
+  void set_kick_enabled(bool on);
+  bool enable_kick_and_recheck();
+  NotifyPolicy& notify_policy() { return policy_; }
+
+  // --- errors ----------------------------------------------------------------------------
+  bool broken() const { return broken_ != QueueError::kNone; }
+  QueueError broken_reason() const { return broken_; }
+  const char* broken_detail() const { return detail_; }
+  const QueueErrorCounters& errors() const { return errors_; }
+  void set_broken(QueueError reason, uint32_t where);
+
+ private:
+  struct UsedEntry {
+    uint16_t pos;
+    uint16_t id;
+    uint32_t len;
+    uint16_t flags;
+  };
+  QueueError walk(DescChain* chain, uint32_t* where, uint16_t* pos, bool* wrap);
+  void advance_used(uint16_t count);
+  uint16_t used_flags(bool wrap, uint32_t len) const;
+  void write_device_event();
+
+  GuestMemory* mem_;
+  uint8_t* desc_;
+  uint8_t* driver_event_;
+  uint8_t* device_event_;
+  uint64_t desc_gpa_;
+  uint16_t size_;
+  uint16_t last_avail_idx_;
+  bool avail_wrap_;
+  uint16_t used_idx_;
+  bool used_wrap_;
+  uint16_t published_used_idx_;
+  bool published_used_wrap_;
+  bool indirect_;
+  bool in_order_batching_;
+  uint16_t inflight_ = 0;          // chains popped, not completed
+  uint32_t inflight_descs_ = 0;    // ring slots they hold
+  std::vector<UsedEntry> shadow_;  // used descriptors not yet published
+  uint32_t shadow_count_ = 0;
+  uint32_t batch_frames_ = 0;  // in-order: chains folded into shadow_[0]
+  QueueError broken_ = QueueError::kNone;
+  QueueErrorCounters errors_;
+  NotifyPolicy policy_;
+  char detail_[128] = "";
+};
+
+}  // namespace ferry::virtio
