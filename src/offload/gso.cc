@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "csum/ip_checksum.h"
+#include "csum/packet_checksum.h"
 #include "csum/raw_sum.h"
 #include "offload/gso_plan.h"
 #include "offload/tunnel.h"
@@ -74,16 +75,27 @@ const char* const GsoStats::reject_names_[static_cast<size_t>(GsoError::kCount)]
 
 namespace detail {
 
-void fixup_ip(uint8_t* frame, uint16_t l3, bool v4, uint32_t seg_len, uint32_t id_add) {
+void fixup_ip(uint8_t* frame, uint16_t l3, bool v4, uint32_t seg_len, uint16_t id, uint32_t base) {
+  uint8_t* h = frame + l3;
   if (v4) {
-    auto* ip = reinterpret_cast<proto::Ipv4Header*>(frame + l3);
-    ip->total_length.set(static_cast<uint16_t>(seg_len - l3));
-    if (id_add != 0) ip->id.set(static_cast<uint16_t>(ip->id.value() + id_add));
-    csum::ipv4_header_fill(ip, ip->header_len());
+    const uint16_t total = static_cast<uint16_t>(seg_len - l3);
+    store_be16(h + 2, total);
+    store_be16(h + 4, id);
+    const uint32_t sum =
+        csum::add(base, uint32_t{__builtin_bswap16(total)} + __builtin_bswap16(id));
+    store_unaligned<uint16_t>(h + 10, csum::finish(sum));
   } else {
-    auto* ip = reinterpret_cast<proto::Ipv6Header*>(frame + l3);
-    ip->payload_length.set(static_cast<uint16_t>(seg_len - l3 - proto::kIpv6HeaderLen));
+    store_be16(h + 4, static_cast<uint16_t>(seg_len - l3 - proto::kIpv6HeaderLen));
   }
+}
+
+uint32_t ipv4_base_sum(const uint8_t* h) {
+  const uint32_t hl = 4u * (h[0] & 0xfu);
+  uint32_t sum = csum::raw_sum(h, hl);
+  // Take out total length (2), ID (4) and checksum (10): they are set per segment.
+  const uint32_t fields = uint32_t{load_unaligned<uint16_t>(h + 2)} +
+                          load_unaligned<uint16_t>(h + 4) + load_unaligned<uint16_t>(h + 10);
+  return csum::sub(sum, fields);
 }
 
 uint32_t pseudo_sum(const uint8_t* frame, uint16_t l3, bool v4, uint8_t proto, uint32_t l4_len) {
@@ -177,6 +189,33 @@ GsoError build_plan(const Packet& in, const GsoConfig& config, GsoPlan& p) {
   if (p.hdr_len > p.tmpl_len) {
     return p.hdr_len > p.in_len ? GsoError::kHeadersBeyondData : GsoError::kHeadersTooLong;
   }
+  // The IP headers must end where the next layer starts (offsets may be hostile).
+  auto ip_fits = [&](uint16_t l3, uint16_t next, bool v4) {
+    const uint32_t hl = v4 ? 4u * (p.tmpl[l3] & 0xfu) : proto::kIpv6HeaderLen;
+    return hl >= proto::kIpv4MinHeaderLen && l3 + hl <= next;
+  };
+  if (!ip_fits(p.l3, p.l4, p.v4)) return GsoError::kTypeMismatch;
+  if (p.tunnel && !ip_fits(p.outer_l3, p.outer_l4, p.outer_v4)) return GsoError::kTypeMismatch;
+  if (p.v4) {
+    p.ip_base = ipv4_base_sum(p.tmpl + p.l3);
+    p.ip_id0 = load_be16(p.tmpl + p.l3 + 4);
+  }
+  if (p.tunnel && p.outer_v4) {
+    p.outer_ip_base = ipv4_base_sum(p.tmpl + p.outer_l3);
+    p.outer_ip_id0 = load_be16(p.tmpl + p.outer_l3 + 4);
+  }
+  const uint8_t l4_proto = (type & (kGsoTcpv4 | kGsoTcpv6)) ? IPPROTO_TCP : IPPROTO_UDP;
+  p.pseudo0 = pseudo_sum(p.tmpl, p.l3, p.v4, l4_proto, 0);
+  if (!p.v4 && p.l4 != p.l3 + proto::kIpv6HeaderLen) {
+    // Extension headers: a Routing header puts the final destination into the pseudo
+    // header (RFC 8200 8.1); the checksum layer knows where to find it.
+    csum::L4Span span;
+    if (csum::locate_l4(in, p.tunnel ? csum::Layer::kInner : csum::Layer::kOuter, &span) ==
+        csum::CsumError::kOk) {
+      p.pseudo0 = csum::sub(span.pseudo_sum, __builtin_bswap32(span.l4_len));
+    }
+  }
+  if (p.tunnel) p.outer_pseudo0 = pseudo_sum(p.tmpl, p.outer_l3, p.outer_v4, IPPROTO_UDP, 0);
   p.payload_len = p.in_len - p.hdr_len;
   if (p.payload_len == 0) return GsoError::kNoPayload;
   const uint16_t first_l3 = p.tunnel ? p.outer_l3 : p.l3;
@@ -187,7 +226,7 @@ GsoError build_plan(const Packet& in, const GsoConfig& config, GsoPlan& p) {
 }
 
 // Appends payload bytes to a segment, continuing in new buffers of the pool when the
-// current one is full, and sums them on the way (while they are in L1).
+// current one is full, and sums them on the way.
 class PayloadWriter {
  public:
   PayloadWriter(BufferPool& pool, Packet* head, bool sum)
@@ -201,9 +240,11 @@ class PayloadWriter {
         room = cur_->tailroom();
       }
       const uint32_t k = n < room ? n : room;
-      uint8_t* dst = cur_->append(k);
-      std::memcpy(dst, src, k);
-      if (want_sum_) sum_ = csum::add_at(sum_, csum::raw_sum(dst, k), written_);
+      // Sum the source, not the copy: loads from bytes just stored wait for the stores
+      // to drain, loads from the source find it in cache, and the copy then reads it
+      // from L1.
+      if (want_sum_) sum_ = csum::add_at(sum_, csum::raw_sum(src, k), written_);
+      std::memcpy(cur_->append(k), src, k);
       written_ += k;
       src += k;
       n -= k;
@@ -269,29 +310,52 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
   }
   const bool want_sum = p.l4_handler->needs_payload_sum && !p.partial_csum;
 
-  for (uint32_t i = 0; i < count; i++) {
-    Packet* s = pool_.alloc();
-    if (s == nullptr) {
-      free_packets(out, i);
-      return GsoError::kNoBuffers;
+  // All head buffers at once (one pool operation); payload that does not fit one buffer
+  // continues in buffers taken one by one.
+  if (!pool_.alloc_bulk(out, count)) return GsoError::kNoBuffers;
+  const bool linear = !in.is_chained();
+  // Headers are rewritten before the payload is copied when nothing depends on the
+  // payload (no checksum over it, no header inside it): right after a 1.4 KB copy the
+  // store buffer is full and every header store would wait for it to drain.
+  const bool headers_first = !want_sum && !p.reparse;
+  auto fixups = [&](SegmentInfo& si) {
+    p.l4_handler->fixup(p, si);
+    if (p.tunnel) {
+      p.tunnel_handler->fixup(p, si);
+      const uint32_t id_add = p.gso_partial || (p.gso_type & kGsoTcpFixedId) ? 0 : si.index;
+      fixup_ip(si.pkt->data(), p.outer_l3, p.outer_v4, si.len,
+               static_cast<uint16_t>(p.outer_ip_id0 + id_add), p.outer_ip_base);
     }
+  };
+  const uint32_t head_len = p.hdr_len + p.extra_len;
+  for (uint32_t i = 0; i < count; i++) {
+    Packet* s = out[i];
     const uint32_t offset = i * p.mss;
     const uint32_t plen = p.payload_len - offset < p.mss ? p.payload_len - offset : p.mss;
-    uint8_t* hdr = s->append(p.hdr_len + p.extra_len);
-    std::memcpy(hdr, p.tmpl, p.hdr_len);
+    std::memcpy(s->append(head_len), p.tmpl, p.hdr_len);
+    SegmentInfo si{s, i, count, offset, plen, head_len + plen, 0, 0};
+    if (headers_first) fixups(si);
+
     PayloadWriter w(pool_, s, want_sum);
-    bool ok = true;
-    for_each_span(in, p.hdr_len + offset, plen, [&](const uint8_t* src, uint32_t n) {
-      if (ok) ok = w.write(src, n);
-    });
+    bool ok;
+    if (linear && plen <= s->tailroom()) {
+      // The common case: one contiguous slice into one buffer.
+      ok = w.write(in.data() + p.hdr_len + offset, plen);
+    } else {
+      ok = true;
+      for_each_span(in, p.hdr_len + offset, plen, [&](const uint8_t* src, uint32_t n) {
+        if (ok) ok = w.write(src, n);
+      });
+    }
     if (!ok) {
       free_packet(w.pending());
-      free_packet(s);
-      free_packets(out, i);
+      free_packets(out, count);
       return GsoError::kNoBuffers;
     }
     w.finish();
     if (w.chained()) stats_.chained_outputs++;
+    si.payload_sum = w.sum();
+    if (!headers_first) fixups(si);
 
     s->set_packet_type(in.packet_type());
     s->set_l3_offset(in.l3_offset());
@@ -302,14 +366,6 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
     s->set_in_port(in.in_port());
     if (in.has_rss_hash()) s->set_rss_hash(in.rss_hash());
     if (in.has_vlan_tci()) s->set_vlan_tci(in.vlan_tci());
-
-    SegmentInfo si{s, i, count, offset, plen, s->pkt_len(), w.sum(), 0};
-    p.l4_handler->fixup(p, si);
-    if (p.tunnel) {
-      p.tunnel_handler->fixup(p, si);
-      const uint32_t id_add = p.gso_partial || (p.gso_type & kGsoTcpFixedId) ? 0 : i;
-      fixup_ip(s->data(), p.outer_l3, p.outer_v4, si.len, id_add);
-    }
     if (p.reparse) {
       proto::parse_packet(*s);
     } else if (p.outer_csum_state_l4 != kNoOffset) {
@@ -317,7 +373,6 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
     } else if (!p.partial_csum) {
       s->set_csum_unnecessary(p.tunnel);
     }
-    out[i] = s;
   }
   *n_out = count;
   stats_.segmented++;
