@@ -120,7 +120,8 @@ bool l3_unicast(const Packet& p) {
 }  // namespace
 
 Bridge::Bridge(const Config& config)
-    : fdb_(config.fdb), neighbors_(config.neighbor_entries, config.fdb.ageing_ns) {}
+    : fdb_(config.fdb),
+      neighbors_(config.neighbor_entries, config.fdb.ageing_ns, config.fdb.hash_seed) {}
 
 PortSet Bridge::flood_set(const BridgeConfig& config, const MacAddress& dst, uint16_t vid,
                           uint16_t in_port, const PortSet& flood_class, const PortSet& take_all) {

@@ -1,7 +1,5 @@
 #include "switch/bridge_config.h"
 
-#include <map>
-
 namespace ferry::sw {
 
 const char* to_string(VlanMode m) {
@@ -35,24 +33,18 @@ void BridgeConfig::finalize() {
     if (p.rx_filter.accepts_all_multicast()) all_mc_.set(i);
     if (p.rx_filter.accepts_all_broadcast()) all_bc_.set(i);
   }
-  // Distinct member sets, shared by the VIDs that have the same members.
-  vlan_sets_.assign(1, PortSet());
-  std::map<std::array<uint64_t, PortSet::kWords>, uint16_t> seen;
-  for (uint32_t vid = 0; vid < 4096; vid++) {
-    PortSet s;
-    if (vid <= kMaxVid) {
-      for (uint16_t i = 0; i < ports_.size(); i++)
-        if (ports_[i].enabled && ports_[i].vlan.carries(static_cast<uint16_t>(vid))) s.set(i);
-    }
-    if (s.empty()) {
-      vlan_index_[vid] = 0;
+  members_.assign(4096, PortSet());
+  for (uint16_t i = 0; i < ports_.size(); i++) {
+    const PortConfig& p = ports_[i];
+    if (!p.enabled) continue;
+    if (p.vlan.mode != VlanMode::kTrunk) {
+      if (p.vlan.tag <= kMaxVid) members_[p.vlan.tag].set(i);
       continue;
     }
-    std::array<uint64_t, PortSet::kWords> key{};
-    s.for_each([&](uint16_t p) { key[p >> 6] |= uint64_t{1} << (p & 63); });
-    auto [it, inserted] = seen.emplace(key, static_cast<uint16_t>(vlan_sets_.size()));
-    if (inserted) vlan_sets_.push_back(s);
-    vlan_index_[vid] = it->second;
+    if (p.vlan.native_vid <= kMaxVid) members_[p.vlan.native_vid].set(i);
+    p.vlan.allowed.for_each([&](uint16_t vid) {
+      if (vid <= kMaxVid) members_[vid].set(i);
+    });
   }
 }
 

@@ -55,7 +55,7 @@ class BridgeConfig {
 
   // --- Derived (valid after finalize) ----------------------------------------------------
   // Ports that carry a VLAN (in and out), by VID.
-  const PortSet& members(uint16_t vid) const { return vlan_sets_[vlan_index_[vid & 0xfff]]; }
+  const PortSet& members(uint16_t vid) const { return members_[vid & 0xfff]; }
   const PortSet& enabled() const { return enabled_; }
   const PortSet& flood_unknown_unicast() const { return flood_uu_; }
   const PortSet& flood_multicast() const { return flood_mc_; }
@@ -67,8 +67,7 @@ class BridgeConfig {
 
  private:
   std::vector<PortConfig> ports_;
-  std::array<uint16_t, 4096> vlan_index_{};  // VID -> vlan_sets_ index (0: no member)
-  std::vector<PortSet> vlan_sets_{PortSet()};
+  std::vector<PortSet> members_ = std::vector<PortSet>(4096);  // by VID (128 KiB)
   PortSet enabled_, flood_uu_, flood_mc_, flood_bc_, all_uc_, all_mc_, all_bc_;
 };
 

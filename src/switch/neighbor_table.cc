@@ -26,13 +26,16 @@ NeighborKey NeighborKey::ipv6(const proto::Ipv6Address& ip, uint16_t vid) {
   return k;
 }
 
-NeighborTable::NeighborTable(uint32_t max_entries, uint64_t ageing_ns)
+NeighborTable::NeighborTable(uint32_t max_entries, uint64_t ageing_ns, uint64_t seed)
     : max_entries_(max_entries == 0 ? 1 : max_entries), ageing_ns_(ageing_ns) {
   uint64_t buckets = std::bit_ceil((uint64_t{max_entries_} * 2 + kBucketSlots - 1) / kBucketSlots);
   if (buckets < 2) buckets = 2;
   bucket_mask_ = static_cast<uint32_t>(buckets - 1);
-  std::random_device rd;
-  seed_ = (uint64_t{rd()} << 32) | rd() | 1;
+  seed_ = seed;
+  if (seed_ == 0) {
+    std::random_device rd;
+    seed_ = (uint64_t{rd()} << 32) | rd() | 1;
+  }
   slots_ = std::make_unique<Slot[]>(buckets * kBucketSlots);
   for (uint64_t i = 0; i < buckets * kBucketSlots; i++) {
     for (auto& w : slots_[i].k)

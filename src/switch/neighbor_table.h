@@ -30,7 +30,9 @@ struct NeighborKey {
 
 class NeighborTable {
  public:
-  explicit NeighborTable(uint32_t max_entries = 16384, uint64_t ageing_ns = 300ull * 1000000000);
+  // seed keys the hash (0: pick one from std::random_device).
+  explicit NeighborTable(uint32_t max_entries = 16384, uint64_t ageing_ns = 300ull * 1000000000,
+                         uint64_t seed = 0);
 
   // The MAC bound to key, or false.
   bool lookup(const NeighborKey& key, proto::MacAddress* mac) const;

@@ -20,6 +20,7 @@
 // is pushed (or handed to the port's VLAN insert offload) on the way out.
 
 #include <array>
+#include <bit>
 #include <cstdint>
 
 #include <linux/if_ether.h>
@@ -46,6 +47,17 @@ class VlanSet {
       add(static_cast<uint16_t>(v));
   }
   bool contains(uint16_t vid) const { return vid < 4096 && ((bits_[vid >> 6] >> (vid & 63)) & 1); }
+  // f(vid) for each VID in the set, ascending.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (uint32_t i = 0; i < bits_.size(); i++) {
+      uint64_t w = bits_[i];
+      while (w != 0) {
+        f(static_cast<uint16_t>(i * 64 + std::countr_zero(w)));
+        w &= w - 1;
+      }
+    }
+  }
   static VlanSet all() {
     VlanSet s;
     s.add_range(1, kMaxVid);

@@ -103,7 +103,6 @@ void configure_port(BridgeConfig& cfg, Input& in) {
       pc.flood_unknown_unicast = op & 0x10;
       break;
   }
-  cfg.finalize();
 }
 
 }  // namespace
@@ -131,6 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   cfg.finalize();
   uint64_t now = 0;
+  bool dirty = false;
   int steps = 0;
   while (!in.empty() && steps++ < 64) {
     uint8_t op = in.u8();
@@ -175,6 +175,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (op & 0x80) p->set_vlan_tci(in.u16());
           pkts[got++] = p;
         }
+        if (dirty) cfg.finalize();  // as the control plane publishes a new snapshot
+        dirty = false;
         bridge.process_burst(cfg, pkts, got, now, dec, stats);
         for (uint32_t i = 0; i < got; i++) {
           const ForwardDecision& d = dec[i];
