@@ -1,2 +1,0 @@
-// The checksum engine arrives here.
-namespace ferry::csum {}
