@@ -464,14 +464,6 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
   uint16_t i = 0;
   for (; i < n; i++) {
     Packet* p = pkts[i];
-    if (p->csum_state() == CsumState::kPartial && (caps_ & kCapTxCsum) == 0) {
-      if (csum::finish_partial(*p) != csum::CsumError::kOk) {
-        d.drop(DropReason::kChecksumFailed);
-        free_packet(p);
-        continue;
-      }
-      s.csum_filled++;
-    }
     if (p->is_gso()) {
       if (!guest_takes_gso(p->gso_type())) {
         d.drop(DropReason::kOffloadUnsupported);
@@ -481,6 +473,14 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
       if ((p->gso_type() & kGsoTcpEcn) && (caps_ & kCapTxEcn) == 0) {
         p->set_gso(p->gso_type() & ~kGsoTcpEcn, p->gso_size());
       }
+    }
+    if (p->csum_state() == CsumState::kPartial && (caps_ & kCapTxCsum) == 0) {
+      if (csum::finish_partial(*p) != csum::CsumError::kOk) {
+        d.drop(DropReason::kChecksumFailed);
+        free_packet(p);
+        continue;
+      }
+      s.csum_filled++;
     }
     virtio_net_hdr_v1 h;
     if (virtio::packet_to_header(*p, 1, &h) != virtio::NetHdrError::kNone) {
