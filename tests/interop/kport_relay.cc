@@ -50,6 +50,14 @@ struct Side {
   std::vector<int> fds;
   Observed seen;
   std::string extra() const {
+    std::string q = " rxq=";
+    for (uint16_t i = 0; i < port->max_queues(); i++) {
+      if (i > 0) q += ',';
+      q += std::to_string(port->queue_stats(i).rx.packets);
+    }
+    return q + kind_extra();
+  }
+  std::string kind_extra() const {
     if (auto* t = dynamic_cast<const TapPort*>(port.get())) {
       char b[128];
       std::snprintf(b, sizeof(b), " tun_offloads=0x%x", t->kernel_offloads());
@@ -59,10 +67,10 @@ struct Side {
       XdpSocketStats s = x->socket_stats(0);
       char b[200];
       std::snprintf(b, sizeof(b),
-                    " zerocopy=%d zc_fallbacks=%" PRIu64 " xdp_rx_dropped=%" PRIu64
-                    " xdp_rx_ring_full=%" PRIu64,
-                    x->zerocopy() ? 1 : 0, x->counters().zerocopy_fallbacks, s.rx_dropped,
-                    s.rx_ring_full);
+                    " zerocopy=%d zc_fallbacks=%" PRIu64 " busy_retries=%" PRIu64
+                    " xdp_rx_dropped=%" PRIu64 " xdp_rx_ring_full=%" PRIu64,
+                    x->zerocopy() ? 1 : 0, x->counters().zerocopy_fallbacks,
+                    x->counters().busy_retries, s.rx_dropped, s.rx_ring_full);
       return b;
     }
     return "";
