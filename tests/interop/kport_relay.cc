@@ -10,7 +10,10 @@
 // The thread busy-polls and, after a run of empty polls, sleeps in poll() on the ports'
 // descriptors. On SIGINT/SIGTERM (or after S seconds) it prints per port lines the tests
 // parse:
-//   stat NAME rx=N rx_gso=N rx_gso_1448=N rx_partial=N rx_max=N tx=N tx_drops=N rx_drops=N
+//   stat NAME rx=N rx_gso=N rx_gso_1448=N rx_partial=N rx_max=N tx=N tx_drops=N
+//        tx_not_ready=N rx_drops=N ...
+// (tx_drops leaves out kNotReady: frames sent to an interface that is still down while a
+// test configures the namespaces).
 // followed by the ports' counters.
 
 #include <cinttypes>
@@ -60,7 +63,8 @@ struct Side {
   std::string kind_extra() const {
     if (auto* t = dynamic_cast<const TapPort*>(port.get())) {
       char b[128];
-      std::snprintf(b, sizeof(b), " tun_offloads=0x%x", t->kernel_offloads());
+      std::snprintf(b, sizeof(b), " tun_offloads=0x%x tx_errno=%d rx_errno=%d",
+                    t->kernel_offloads(), t->counters().last_tx_errno, t->counters().last_rx_errno);
       return b;
     }
     if (auto* x = dynamic_cast<const AfXdpPort*>(port.get())) {
@@ -227,11 +231,14 @@ int main(int argc, char** argv) {
   }
   for (Side& s : sides) {
     QueueStats st = s.port->stats();
-    std::printf(
-        "stat %s rx=%" PRIu64 " rx_gso=%" PRIu64 " rx_gso_1448=%" PRIu64 " rx_partial=%" PRIu64
-        " rx_max=%" PRIu64 " tx=%" PRIu64 " tx_drops=%" PRIu64 " rx_drops=%" PRIu64 "%s\n",
-        s.port->name().c_str(), s.seen.rx, s.seen.gso, s.seen.gso_1448, s.seen.partial,
-        s.seen.max_len, st.tx.packets, st.tx.total_drops(), st.rx.total_drops(), s.extra().c_str());
+    std::printf("stat %s rx=%" PRIu64 " rx_gso=%" PRIu64 " rx_gso_1448=%" PRIu64
+                " rx_partial=%" PRIu64 " rx_max=%" PRIu64 " tx=%" PRIu64 " tx_drops=%" PRIu64
+                " tx_not_ready=%" PRIu64 " rx_drops=%" PRIu64 "%s\n",
+                s.port->name().c_str(), s.seen.rx, s.seen.gso, s.seen.gso_1448, s.seen.partial,
+                s.seen.max_len, st.tx.packets,
+                st.tx.total_drops() - st.tx.drops[static_cast<unsigned>(DropReason::kNotReady)],
+                st.tx.drops[static_cast<unsigned>(DropReason::kNotReady)], st.rx.total_drops(),
+                s.extra().c_str());
     std::printf("%s", format_stats("port " + s.port->name(), st).c_str());
   }
   std::fflush(stdout);
