@@ -17,13 +17,16 @@ std::unique_ptr<PcapReader> PcapReader::open(const std::string& path, std::strin
     *error = path + ": " + errbuf;
     return nullptr;
   }
-  if (pcap_datalink(handle) != DLT_EN10MB) {
-    *error = path + ": link type " + std::to_string(pcap_datalink(handle)) +
-             " is not Ethernet (DLT_EN10MB)";
+  const int link = pcap_datalink(handle);
+  const bool raw_ip = link == DLT_RAW || link == DLT_IPV4 || link == DLT_IPV6;
+  if (link != DLT_EN10MB && !raw_ip) {
+    *error = path + ": link type " + std::to_string(link) + " (" +
+             (pcap_datalink_val_to_name(link) ? pcap_datalink_val_to_name(link) : "unknown") +
+             ") is neither Ethernet nor raw IP";
     pcap_close(handle);
     return nullptr;
   }
-  return std::unique_ptr<PcapReader>(new PcapReader(handle));
+  return std::unique_ptr<PcapReader>(new PcapReader(handle, raw_ip));
 }
 
 PcapReader::~PcapReader() { pcap_close(handle_); }
@@ -44,7 +47,19 @@ bool PcapReader::next(Frame* frame) {
   frame->timestamp_ns = static_cast<uint64_t>(header->ts.tv_sec) * 1'000'000'000ull +
                         static_cast<uint64_t>(header->ts.tv_usec);  // nano precision
   frame->original_len = header->len;
-  frame->data.assign(bytes, bytes + header->caplen);
+  frame->synthesized_ethernet = raw_ip_;
+  if (!raw_ip_) {
+    frame->data.assign(bytes, bytes + header->caplen);
+    return true;
+  }
+  // Zero MACs, and the EtherType the IP version nibble names (IPv4 when there is none).
+  const bool ipv6 = header->caplen > 0 && (bytes[0] >> 4) == 6;
+  const uint8_t ethernet[14] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                static_cast<uint8_t>(ipv6 ? 0x86 : 0x08),
+                                static_cast<uint8_t>(ipv6 ? 0xdd : 0x00)};
+  frame->data.assign(ethernet, ethernet + sizeof(ethernet));
+  frame->data.insert(frame->data.end(), bytes, bytes + header->caplen);
+  frame->original_len += sizeof(ethernet);
   return true;
 }
 

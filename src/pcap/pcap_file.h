@@ -1,6 +1,11 @@
 #pragma once
 
-// Reading and writing classic pcap files (Ethernet link type) with libpcap.
+// Reading and writing pcap files with libpcap.
+//
+// Ferry carries Ethernet frames, so the reader hands out Ethernet frames: captures of the
+// Ethernet link type as they are, and captures of raw IP packets (LINKTYPE_RAW, IPV4, IPV6)
+// behind a synthesized Ethernet header (zero MACs, EtherType from the IP version), so that
+// every IP capture can feed the parser and the offloads. Other link types are refused.
 //
 // Used by tests, ferry-offload and the pcap port. Files are untrusted: a file that is not
 // pcap, has another link type, or a truncated record yields a clear error() and no frame,
@@ -23,6 +28,7 @@ struct Frame {
   uint64_t timestamp_ns = 0;
   uint32_t original_len = 0;  // length on the wire; data.size() is what was captured
   std::vector<uint8_t> data;
+  bool synthesized_ethernet = false;  // the file held raw IP; the 14-byte Ethernet header is ours
 };
 
 class PcapReader {
@@ -42,8 +48,9 @@ class PcapReader {
   static bool read_all(const std::string& path, std::vector<Frame>* frames, std::string* error);
 
  private:
-  explicit PcapReader(::pcap* handle) : handle_(handle) {}
+  PcapReader(::pcap* handle, bool raw_ip) : handle_(handle), raw_ip_(raw_ip) {}
   ::pcap* handle_;
+  bool raw_ip_;
   std::string error_;
 };
 

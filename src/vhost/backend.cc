@@ -237,6 +237,12 @@ void VhostUserBackend::stop_device() {
   observer_->on_device_stopped();
 }
 
+void VhostUserBackend::quiesce_ring(uint32_t index) {
+  // The datapath may be using this ring: stop the device before its geometry changes.
+  // It starts again once every enabled ring is ready.
+  if (started_ && rings_[index].enabled) stop_device();
+}
+
 void VhostUserBackend::update_started() {
   if (started_ || !features_set_ || memory_.region_count() == 0) return;
   if (has_protocol_feature(kProtocolStatus) && !(status_ & VIRTIO_CONFIG_S_DRIVER_OK)) return;
@@ -515,6 +521,7 @@ RejectReason VhostUserBackend::handle(Message& msg, Reply* reply) {
       auto s = msg.get<vhost_vring_state>();
       if (s.num == 0 || s.num > kMaxRingSize) return RejectReason::kBadRingSize;
       if (!packed() && (s.num & (s.num - 1)) != 0) return RejectReason::kBadRingSize;
+      quiesce_ring(s.index);
       rings_[s.index].num = s.num;
       translate_ring(s.index);
       update_started();
@@ -528,6 +535,7 @@ RejectReason VhostUserBackend::handle(Message& msg, Reply* reply) {
           (a.used_user_addr & 3)) {
         return RejectReason::kBadRingAddress;
       }
+      quiesce_ring(a.index);
       VringConfig& r = rings_[a.index];
       r.addr = a;
       r.addr_set = true;
@@ -541,6 +549,7 @@ RejectReason VhostUserBackend::handle(Message& msg, Reply* reply) {
     }
     case Request::SET_VRING_BASE: {
       auto s = msg.get<vhost_vring_state>();
+      quiesce_ring(s.index);
       rings_[s.index].base = s.num;
       return RejectReason::kNone;
     }

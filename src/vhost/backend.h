@@ -149,6 +149,7 @@ class VhostUserBackend {
   void log(const std::string& line) const;
   void translate_ring(uint32_t index);
   void update_started();
+  void quiesce_ring(uint32_t index);
   void stop_device();
   void reset_ring(uint32_t index);
   void reset_device_state();

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace ferry::vhost {
@@ -129,12 +130,16 @@ void VhostUserClient::try_connect() {
   if (!running_ || backend_.connected()) return;
   attempts_++;
   sockaddr_un addr;
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking connect: a front-end with a full backlog must not stall the control
+  // thread. The connected socket is made blocking again for message reads (which the
+  // back-end bounds with a receive timeout).
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!make_address(path_, &addr) ||
       connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     schedule_retry();
     return;
   }
+  fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   connections_++;
   backoff_ = min_backoff_;
   int raw = fd.get();

@@ -30,6 +30,21 @@ TEST(PcapReader, ReadsARealCapture) {
   }
 }
 
+TEST(PcapReader, RawIpCapturesGetAnEthernetHeader) {
+  std::vector<Frame> frames;
+  std::string error;
+  ASSERT_TRUE(PcapReader::read_all(capture("one_ipv6_http_stream.pcap"), &frames, &error))
+      << error;
+  ASSERT_FALSE(frames.empty());
+  for (const Frame& f : frames) {
+    EXPECT_TRUE(f.synthesized_ethernet);
+    ASSERT_GE(f.data.size(), 15u);
+    EXPECT_EQ(f.data[12], 0x86);
+    EXPECT_EQ(f.data[13], 0xdd);
+    EXPECT_EQ(f.data[14] >> 4, 6);
+  }
+}
+
 TEST(PcapReader, MissingFileGivesOneLineError) {
   std::string error;
   EXPECT_EQ(PcapReader::open("/nonexistent/x.pcap", &error), nullptr);

@@ -319,6 +319,25 @@ TEST_F(NegotiationTest, QueueLimitsAndPollingRings) {
   EXPECT_TRUE(backend_->ring(3).err.valid());
 }
 
+// Changing a running ring's size or addresses stops the device first; it starts again
+// when the ring is ready.
+TEST_F(NegotiationTest, RingChangeWhileRunningStopsTheDevice) {
+  make_memory();
+  EXPECT_TRUE(fe_->send_u64(Request::SET_PROTOCOL_FEATURES, bit(kProtocolReplyAck)));
+  EXPECT_TRUE(step());
+  EXPECT_EQ(set_u64(Request::SET_FEATURES, bit(VIRTIO_F_VERSION_1) | bit(30)), 0);
+  EXPECT_EQ(set_mem_table({{0, kRegionSize, kUserBase, 0}}, {memfd_.get()}), 0);
+  setup_ring(0, kUserBase);
+  setup_ring(1, kUserBase + 0x10000);
+  EXPECT_EQ(set_value(Request::SET_VRING_ENABLE, vhost_vring_state{0, 1}), 0);
+  EXPECT_EQ(set_value(Request::SET_VRING_ENABLE, vhost_vring_state{1, 1}), 0);
+  ASSERT_TRUE(backend_->started());
+  EXPECT_EQ(set_value(Request::SET_VRING_NUM, vhost_vring_state{1, 128}), 0);
+  EXPECT_EQ(rec_.stopped, 1);
+  EXPECT_EQ(rec_.started, 2);  // still translatable with the smaller size: ready again
+  EXPECT_EQ(backend_->ring(1).num, 128u);
+}
+
 TEST_F(NegotiationTest, ControlQueueAddsARing) {
   BackendConfig config;
   config.max_queue_pairs = 1;

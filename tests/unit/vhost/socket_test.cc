@@ -143,6 +143,31 @@ TEST(SocketTest, ClientReconnectsWithBackoff) {
   unlink(path.c_str());
 }
 
+// A front-end that sends garbage is cut off; the next one is served normally.
+TEST(SocketTest, ServerSurvivesAFramingError) {
+  std::string path = temp_path("garbage");
+  EventLoop loop;
+  VhostUserBackend backend(quiet_config(), nullptr);
+  VhostUserServer server(loop, path, backend);
+  std::string error;
+  ASSERT_TRUE(server.start(&error)) << error;
+  UniqueFd bad = connect_to(path);
+  ASSERT_TRUE(run_until(loop, [&] { return backend.connected(); }));
+  Header h{1, 0x7, 0xffff};  // wrong version and oversized
+  ASSERT_EQ(write(bad.get(), &h, sizeof(h)), static_cast<ssize_t>(sizeof(h)));
+  ASSERT_TRUE(run_until(loop, [&] { return !backend.connected(); }));
+  EXPECT_EQ(backend.rejects(RejectReason::kBadVersion), 1u);
+  UniqueFd good = connect_to(path);
+  ASSERT_TRUE(run_until(loop, [&] { return backend.connected(); }));
+  TestFrontend fe(good.get());
+  ASSERT_TRUE(fe.send_empty(Request::GET_PROTOCOL_FEATURES));
+  ASSERT_TRUE(run_until(loop, [&] { return fe.has_pending(); }));
+  Message reply;
+  ASSERT_TRUE(fe.recv(&reply));
+  EXPECT_NE(reply.u64(), 0u);
+  server.stop();
+}
+
 TEST(SocketTest, LoopStopsFromAnotherThread) {
   EventLoop loop;
   std::thread t([&] {
