@@ -87,6 +87,11 @@ void dump(const std::vector<std::unique_ptr<port::VhostUserPort>>& ports) {
     port::QueueStats s = p->stats();
     std::string text = port::format_stats("port " + p->name(), s);
     std::fputs(text.c_str(), stdout);
+    for (uint16_t q = 0; q < p->max_queues() && p->max_queues() > 1; q++) {
+      const port::QueueStats& qs = p->queue_stats(q);
+      std::printf("  queue %u: rx %" PRIu64 " tx %" PRIu64 " drops %" PRIu64 "\n", q, qs.rx.packets,
+                  qs.tx.packets, qs.rx.total_drops() + qs.tx.total_drops());
+    }
     const port::NetControlState& c = p->control_state();
     std::printf("  features 0x%" PRIx64 " %s%s\n", p->features(),
                 virtio::features_to_string(p->features()).c_str(), p->packed() ? " (packed)" : "");
@@ -175,7 +180,7 @@ int main(int argc, char** argv) {
   uint32_t idle = 0;
   uint32_t iter = 0;
   while (!g_stop) {
-    if ((++iter & 63) == 0 || idle > 0) loop.run_once(0);
+    if ((++iter & 1023) == 0) loop.run_once(0);
     if (g_dump) {
       g_dump = 0;
       dump(ports);
@@ -198,6 +203,7 @@ int main(int argc, char** argv) {
     if (moved != 0) {
       idle = 0;
     } else if (++idle > 256 && idle_sleep_us > 0) {
+      loop.run_once(0);
       struct timespec ts = {0, idle_sleep_us * 1000};
       nanosleep(&ts, nullptr);
     }
