@@ -13,7 +13,9 @@
 #   afxdp         veth <-> veth through AF_XDP (copy mode on veth): ping and iperf3 both
 #                 ways (the namespaces' veths checksum in software: AF_XDP has no metadata).
 # Needs root, ip netns, /dev/net/tun (tap), iperf3; exits 77 (skipped) otherwise.
+# KPORT_RELAY_ARGS adds options to every kport_relay (e.g. --big-buffers).
 set -uo pipefail
+RELAY_ARGS=${KPORT_RELAY_ARGS:-}
 
 relay=$1
 mode=$2
@@ -73,7 +75,7 @@ make_veths() {
 # Starts the relay; for TAP modes it creates the interfaces, which then move.
 start_relay() {
   rm -f "$work/ready"
-  "$relay" --ready "$work/ready" "$@" >"$work/relay.out" 2>"$work/relay.err" &
+  "$relay" --ready "$work/ready" $RELAY_ARGS "$@" >"$work/relay.out" 2>"$work/relay.err" &
   relay_pid=$!
   for _ in $(seq 50); do
     [ -e "$work/ready" ] && return 0

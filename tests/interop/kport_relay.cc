@@ -1,7 +1,8 @@
 // kport_relay: two kernel-facing Ferry ports (TAP, AF_PACKET, AF_XDP) patched together on
 // one thread, for the interop tests of those ports.
 //
-//   kport_relay [--offloads on|off] [--queues N] [--seconds S] [--ready FILE] PORT PORT
+//   kport_relay [--offloads on|off] [--queues N] [--seconds S] [--big-buffers] [--spin N]
+//               [--ready FILE] PORT PORT
 //     PORT = tap:IFNAME | afpacket:IFNAME | afxdp:IFNAME
 //
 // What one port receives on queue q is sent on queue q (modulo the other's queue count) of
@@ -135,6 +136,9 @@ bool make_port(const std::string& spec, const std::string& name, bool offloads, 
 
 int main(int argc, char** argv) {
   bool offloads = true;
+  bool big = false;
+  uint32_t spin = 256;  // empty polls before sleeping in poll()  // one 64 KiB buffer per frame
+                        // instead of chains of 2 KiB segments
   uint16_t queues = 1;
   double seconds = 0;
   std::string ready;
@@ -147,6 +151,10 @@ int main(int argc, char** argv) {
       queues = static_cast<uint16_t>(std::atoi(argv[++i]));
     } else if (a == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (a == "--spin" && i + 1 < argc) {
+      spin = static_cast<uint32_t>(std::atoi(argv[++i]));
+    } else if (a == "--big-buffers") {
+      big = true;
     } else if (a == "--ready" && i + 1 < argc) {
       ready = argv[++i];
     } else {
@@ -161,7 +169,8 @@ int main(int argc, char** argv) {
   }
   BufferPool::Config pc;
   pc.name = "relay";
-  pc.buffer_count = 16384;
+  pc.buffer_count = big ? 1024 : 16384;
+  if (big) pc.data_room = TapPort::kMaxFrameLen;
   auto pool = BufferPool::create(pc);
   if (!pool) {
     std::fprintf(stderr, "kport_relay: no buffer pool\n");
@@ -215,7 +224,7 @@ int main(int argc, char** argv) {
       idle = 0;
       continue;
     }
-    if (++idle > 256) {
+    if (++idle > spin) {
       poll(pfds.data(), pfds.size(), 2);
       // AF_XDP completions are reclaimed in tx_burst: kick it now and then while idle.
       for (Side& s : sides)
