@@ -1,0 +1,79 @@
+#pragma once
+
+// The virtio-net control queue (VIRTIO_NET_F_CTRL_VQ), device side: the commands a
+// driver sends and the port state they set, which the switch reads to program receive
+// filters (rx mode, MAC table, VLAN filter) and queue use (MQ pairs).
+//
+// A command arrives as one chain: the readable part is {class, command, data...}, the
+// writable part one ack byte. execute() takes the readable bytes gathered in one buffer
+// (at most kMaxCommandBytes; a larger MAC table is refused), checks them and answers
+// VIRTIO_NET_OK or VIRTIO_NET_ERR; unknown classes and commands are counted.
+
+#include <array>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ferry::port {
+
+using MacAddress = std::array<uint8_t, 6>;
+
+struct NetControlState {
+  // VIRTIO_NET_CTRL_RX. Before the driver says otherwise the device is promiscuous
+  // (spec 5.1.6.5.1: the default with CTRL_RX is promiscuous off, but without CTRL_RX
+  // every frame is delivered; Linux sets the mode explicitly at open).
+  bool promisc = false;
+  bool allmulti = false;
+  bool alluni = false;
+  bool nomulti = false;
+  bool nouni = false;
+  bool nobcast = false;
+  // VIRTIO_NET_CTRL_MAC_TABLE_SET: unicast and multicast filter lists.
+  std::vector<MacAddress> unicast;
+  std::vector<MacAddress> multicast;
+  // VIRTIO_NET_CTRL_MAC_ADDR_SET.
+  MacAddress mac{};
+  bool mac_set = false;
+  // VIRTIO_NET_CTRL_VLAN_ADD/DEL: VLAN ids the driver wants.
+  std::bitset<4096> vlans;
+  // VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET.
+  uint16_t queue_pairs = 1;
+  // VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: the GUEST_* feature bits the driver keeps on.
+  uint64_t guest_offloads = 0;
+  bool guest_offloads_set = false;
+  uint64_t announce_acks = 0;
+  uint64_t commands = 0;
+  uint64_t rejected = 0;  // answered VIRTIO_NET_ERR (malformed or unknown)
+  uint64_t unknown = 0;   // of those, unknown class or command
+};
+
+class NetControl {
+ public:
+  static constexpr size_t kMaxCommandBytes = 8192;
+  static constexpr size_t kMaxMacEntries = 512;
+
+  // features: the negotiated virtio features (which classes are allowed);
+  // max_queue_pairs: the largest value VQ_PAIRS_SET may set.
+  NetControl(uint64_t features, uint16_t max_queue_pairs);
+
+  // Executes one command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR.
+  uint8_t execute(const uint8_t* cmd, size_t len);
+
+  const NetControlState& state() const { return state_; }
+  NetControlState& state() { return state_; }
+
+ private:
+  uint8_t rx_mode(uint8_t cmd, const uint8_t* data, size_t len);
+  uint8_t mac(uint8_t cmd, const uint8_t* data, size_t len);
+  uint8_t vlan(uint8_t cmd, const uint8_t* data, size_t len);
+  uint8_t mq(uint8_t cmd, const uint8_t* data, size_t len);
+  uint8_t offloads(uint8_t cmd, const uint8_t* data, size_t len);
+  uint8_t unknown();
+
+  uint64_t features_;
+  uint16_t max_queue_pairs_;
+  NetControlState state_;
+};
+
+}  // namespace ferry::port
