@@ -198,6 +198,13 @@ class Packet {
     last->next_ = tail;
     pkt_len_ += tail->pkt_len_;
   }
+  // append_segment() when the caller knows `last`, the last segment of this packet:
+  // links `tail` (and its chain) after it without walking the chain (for engines that
+  // grow long chains one segment at a time).
+  void append_segment_after(Packet* last, Packet* tail) {
+    last->next_ = tail;
+    pkt_len_ += tail->pkt_len_;
+  }
   // Unlinks and returns the segments after this one (the caller owns them).
   Packet* detach_next() {
     Packet* rest = next_;
