@@ -74,16 +74,27 @@ const char* const GsoStats::reject_names_[static_cast<size_t>(GsoError::kCount)]
 
 namespace detail {
 
-void fixup_ip(uint8_t* frame, uint16_t l3, bool v4, uint32_t seg_len, uint32_t id_add) {
+void fixup_ip(uint8_t* frame, uint16_t l3, bool v4, uint32_t seg_len, uint16_t id, uint32_t base) {
+  uint8_t* h = frame + l3;
   if (v4) {
-    auto* ip = reinterpret_cast<proto::Ipv4Header*>(frame + l3);
-    ip->total_length.set(static_cast<uint16_t>(seg_len - l3));
-    if (id_add != 0) ip->id.set(static_cast<uint16_t>(ip->id.value() + id_add));
-    csum::ipv4_header_fill(ip, ip->header_len());
+    const uint16_t total = static_cast<uint16_t>(seg_len - l3);
+    store_be16(h + 2, total);
+    store_be16(h + 4, id);
+    const uint32_t sum =
+        csum::add(base, uint32_t{__builtin_bswap16(total)} + __builtin_bswap16(id));
+    store_unaligned<uint16_t>(h + 10, csum::finish(sum));
   } else {
-    auto* ip = reinterpret_cast<proto::Ipv6Header*>(frame + l3);
-    ip->payload_length.set(static_cast<uint16_t>(seg_len - l3 - proto::kIpv6HeaderLen));
+    store_be16(h + 4, static_cast<uint16_t>(seg_len - l3 - proto::kIpv6HeaderLen));
   }
+}
+
+uint32_t ipv4_base_sum(const uint8_t* h) {
+  const uint32_t hl = 4u * (h[0] & 0xfu);
+  uint32_t sum = csum::raw_sum(h, hl);
+  // Take out total length (2), ID (4) and checksum (10): they are set per segment.
+  const uint32_t fields = uint32_t{load_unaligned<uint16_t>(h + 2)} +
+                          load_unaligned<uint16_t>(h + 4) + load_unaligned<uint16_t>(h + 10);
+  return csum::sub(sum, fields);
 }
 
 uint32_t pseudo_sum(const uint8_t* frame, uint16_t l3, bool v4, uint8_t proto, uint32_t l4_len) {
@@ -177,6 +188,24 @@ GsoError build_plan(const Packet& in, const GsoConfig& config, GsoPlan& p) {
   if (p.hdr_len > p.tmpl_len) {
     return p.hdr_len > p.in_len ? GsoError::kHeadersBeyondData : GsoError::kHeadersTooLong;
   }
+  // The IP headers must end where the next layer starts (offsets may be hostile).
+  auto ip_fits = [&](uint16_t l3, uint16_t next, bool v4) {
+    const uint32_t hl = v4 ? 4u * (p.tmpl[l3] & 0xfu) : proto::kIpv6HeaderLen;
+    return hl >= proto::kIpv4MinHeaderLen && l3 + hl <= next;
+  };
+  if (!ip_fits(p.l3, p.l4, p.v4)) return GsoError::kTypeMismatch;
+  if (p.tunnel && !ip_fits(p.outer_l3, p.outer_l4, p.outer_v4)) return GsoError::kTypeMismatch;
+  if (p.v4) {
+    p.ip_base = ipv4_base_sum(p.tmpl + p.l3);
+    p.ip_id0 = load_be16(p.tmpl + p.l3 + 4);
+  }
+  if (p.tunnel && p.outer_v4) {
+    p.outer_ip_base = ipv4_base_sum(p.tmpl + p.outer_l3);
+    p.outer_ip_id0 = load_be16(p.tmpl + p.outer_l3 + 4);
+  }
+  const uint8_t l4_proto = (type & (kGsoTcpv4 | kGsoTcpv6)) ? IPPROTO_TCP : IPPROTO_UDP;
+  p.pseudo0 = pseudo_sum(p.tmpl, p.l3, p.v4, l4_proto, 0);
+  if (p.tunnel) p.outer_pseudo0 = pseudo_sum(p.tmpl, p.outer_l3, p.outer_v4, IPPROTO_UDP, 0);
   p.payload_len = p.in_len - p.hdr_len;
   if (p.payload_len == 0) return GsoError::kNoPayload;
   const uint16_t first_l3 = p.tunnel ? p.outer_l3 : p.l3;
@@ -269,25 +298,33 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
   }
   const bool want_sum = p.l4_handler->needs_payload_sum && !p.partial_csum;
 
+  // All head buffers at once (one pool operation); payload that does not fit one buffer
+  // continues in buffers taken one by one.
+  if (!pool_.alloc_bulk(out, count)) return GsoError::kNoBuffers;
+  const bool linear = !in.is_chained();
   for (uint32_t i = 0; i < count; i++) {
-    Packet* s = pool_.alloc();
-    if (s == nullptr) {
-      free_packets(out, i);
-      return GsoError::kNoBuffers;
-    }
+    Packet* s = out[i];
     const uint32_t offset = i * p.mss;
     const uint32_t plen = p.payload_len - offset < p.mss ? p.payload_len - offset : p.mss;
-    uint8_t* hdr = s->append(p.hdr_len + p.extra_len);
+    const uint32_t head_len = p.hdr_len + p.extra_len;
+    uint8_t* hdr = s->data();
     std::memcpy(hdr, p.tmpl, p.hdr_len);
     PayloadWriter w(pool_, s, want_sum);
-    bool ok = true;
-    for_each_span(in, p.hdr_len + offset, plen, [&](const uint8_t* src, uint32_t n) {
-      if (ok) ok = w.write(src, n);
-    });
+    bool ok;
+    if (linear && head_len + plen <= s->tailroom()) {
+      // The common case: one contiguous slice into one buffer.
+      s->append(head_len);
+      ok = w.write(in.data() + p.hdr_len + offset, plen);
+    } else {
+      s->append(head_len);
+      ok = true;
+      for_each_span(in, p.hdr_len + offset, plen, [&](const uint8_t* src, uint32_t n) {
+        if (ok) ok = w.write(src, n);
+      });
+    }
     if (!ok) {
       free_packet(w.pending());
-      free_packet(s);
-      free_packets(out, i);
+      free_packets(out, count);
       return GsoError::kNoBuffers;
     }
     w.finish();
@@ -308,7 +345,8 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
     if (p.tunnel) {
       p.tunnel_handler->fixup(p, si);
       const uint32_t id_add = p.gso_partial || (p.gso_type & kGsoTcpFixedId) ? 0 : i;
-      fixup_ip(s->data(), p.outer_l3, p.outer_v4, si.len, id_add);
+      fixup_ip(s->data(), p.outer_l3, p.outer_v4, si.len,
+               static_cast<uint16_t>(p.outer_ip_id0 + id_add), p.outer_ip_base);
     }
     if (p.reparse) {
       proto::parse_packet(*s);
@@ -317,7 +355,6 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
     } else if (!p.partial_csum) {
       s->set_csum_unnecessary(p.tunnel);
     }
-    out[i] = s;
   }
   *n_out = count;
   stats_.segmented++;

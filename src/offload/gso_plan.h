@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "csum/raw_sum.h"
 #include "offload/gso.h"
 #include "packet/packet.h"
 
@@ -83,6 +84,14 @@ struct GsoPlan {
   uint32_t frag_id = 0;                      // UFO over IPv6
   uint32_t ufo_udp_check = 0;  // UFO: the datagram's UDP checksum field (memory order)
 
+  // IPv4 headers (segmented and outer layer): the header sum without the checksum, total
+  // length and ID fields, and the input's ID, so a segment's header checksum is arithmetic
+  // on registers instead of a re-read of bytes just stored.
+  uint32_t ip_base = 0, outer_ip_base = 0;
+  uint16_t ip_id0 = 0, outer_ip_id0 = 0;
+  // Pseudo-header sums without the length (segmented layer's L4 protocol; outer UDP).
+  uint32_t pseudo0 = 0, outer_pseudo0 = 0;
+
   const L4Handler* l4_handler = nullptr;
   const TunnelHandler* tunnel_handler = nullptr;
 };
@@ -94,11 +103,21 @@ extern const L4Handler kUfoHandler;
 extern const TunnelHandler kUdpTunnelHandler;
 extern const TunnelHandler kGreHandler;
 
-// Rewrites the IP header at `l3` of a segment of `seg.len` bytes: IPv4 total length, ID
-// (base + index unless fixed) and header checksum; IPv6 payload length.
-void fixup_ip(uint8_t* frame, uint16_t l3, bool v4, uint32_t seg_len, uint32_t id_add);
+// Rewrites the IP header at `l3` of a segment of `seg_len` bytes: IPv4 total length, ID
+// and header checksum (from `base`, see GsoPlan::ip_base); IPv6 payload length.
+void fixup_ip(uint8_t* frame, uint16_t l3, bool v4, uint32_t seg_len, uint16_t id, uint32_t base);
 
-// The pseudo-header sum of the segmented layer for an L4 length.
+// GsoPlan::ip_base of the IPv4 header at `h` (header_len bytes).
+uint32_t ipv4_base_sum(const uint8_t* h);
+
+// The pseudo-header sum of the IP header at `l3` for an L4 length.
 uint32_t pseudo_sum(const uint8_t* frame, uint16_t l3, bool v4, uint8_t proto, uint32_t l4_len);
+
+// A pseudo-header sum from its length-less part (GsoPlan::pseudo0): the length enters as
+// a 16-bit (IPv4) or 32-bit (IPv6) big-endian field.
+inline uint32_t pseudo_with_len(uint32_t base, bool v4, uint32_t l4_len) {
+  return csum::add(base, v4 ? uint32_t{__builtin_bswap16(static_cast<uint16_t>(l4_len))}
+                            : __builtin_bswap32(l4_len));
+}
 
 }  // namespace ferry::offload::detail

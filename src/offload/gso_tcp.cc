@@ -26,16 +26,17 @@ GsoError tcp_plan(GsoPlan& p) {
 void tcp_fixup(const GsoPlan& p, SegmentInfo& seg) {
   uint8_t* f = seg.pkt->data();
   const uint32_t id_add = (p.gso_type & kGsoTcpFixedId) ? 0 : seg.index;
-  fixup_ip(f, p.l3, p.v4, seg.len, id_add);
+  fixup_ip(f, p.l3, p.v4, seg.len, static_cast<uint16_t>(p.ip_id0 + id_add), p.ip_base);
 
   auto* th = reinterpret_cast<proto::TcpHeader*>(f + p.l4);
-  th->seq.set(th->seq.value() + seg.offset);
+  // Whole-word stores: the checksum below reads these bytes right back.
+  store_be32(&th->seq, load_be32(p.tmpl + p.l4 + 4) + seg.offset);
   // Linux tcp_gso_segment: FIN and PSH belong to the last segment, CWR to the first.
   if (!seg.last()) th->flags &= static_cast<uint8_t>(~(proto::kTcpFin | proto::kTcpPsh));
   if (!seg.first()) th->flags &= static_cast<uint8_t>(~proto::kTcpCwr);
 
   const uint32_t l4_len = seg.len - p.l4;
-  const uint32_t ps = pseudo_sum(f, p.l3, p.v4, IPPROTO_TCP, l4_len);
+  const uint32_t ps = pseudo_with_len(p.pseudo0, p.v4, l4_len);
   if (p.partial_csum) {
     store_unaligned<uint16_t>(&th->checksum, csum::fold(ps));
     seg.pkt->set_csum_partial(p.l4, offsetof(proto::TcpHeader, checksum));

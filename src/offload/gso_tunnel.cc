@@ -33,14 +33,14 @@ void udp_tunnel_fixup(const GsoPlan& p, SegmentInfo& seg) {
   uint8_t* f = seg.pkt->data();
   auto* uh = reinterpret_cast<proto::UdpHeader*>(f + p.outer_l4);
   const uint32_t udp_len = seg.len - p.outer_l4;
-  uh->length.set(static_cast<uint16_t>(udp_len));
-  if (p.src_port != 0) uh->src_port.set(p.src_port);
+  store_be16(&uh->length, static_cast<uint16_t>(udp_len));
+  if (p.src_port != 0) store_be16(&uh->src_port, p.src_port);
   if (!(p.gso_type & kGsoUdpTunnelCsum)) {
     store_unaligned<uint16_t>(&uh->checksum, 0);
     return;
   }
   // The outer IP length is not rewritten yet, but the pseudo header takes the UDP length.
-  const uint32_t ps = pseudo_sum(f, p.outer_l3, p.outer_v4, IPPROTO_UDP, udp_len);
+  const uint32_t ps = pseudo_with_len(p.outer_pseudo0, p.outer_v4, udp_len);
   if (p.gso_partial) {
     store_unaligned<uint16_t>(&uh->checksum, csum::fold(ps));
     return;

@@ -37,11 +37,11 @@ GsoError uso_plan(GsoPlan& p) {
 
 void uso_fixup(const GsoPlan& p, SegmentInfo& seg) {
   uint8_t* f = seg.pkt->data();
-  fixup_ip(f, p.l3, p.v4, seg.len, seg.index);
+  fixup_ip(f, p.l3, p.v4, seg.len, static_cast<uint16_t>(p.ip_id0 + seg.index), p.ip_base);
   auto* uh = reinterpret_cast<proto::UdpHeader*>(f + p.l4);
   const uint32_t l4_len = seg.len - p.l4;
-  uh->length.set(static_cast<uint16_t>(l4_len));
-  const uint32_t ps = pseudo_sum(f, p.l3, p.v4, IPPROTO_UDP, l4_len);
+  store_be16(&uh->length, static_cast<uint16_t>(l4_len));
+  const uint32_t ps = pseudo_with_len(p.pseudo0, p.v4, l4_len);
   if (p.partial_csum) {
     store_unaligned<uint16_t>(&uh->checksum, csum::fold(ps));
     seg.pkt->set_csum_partial(p.l4, offsetof(proto::UdpHeader, checksum));
