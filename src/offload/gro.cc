@@ -71,7 +71,7 @@ GroTable::~GroTable() = default;
 int32_t GroTable::lookup(const GroSegment& s) const {
   for (int32_t i = buckets_[s.hash & bucket_mask_]; i >= 0; i = flows_[i].bucket_next) {
     const GroFlow& f = flows_[i];
-    if (f.hash == s.hash && f.key_len == s.key_len && std::memcmp(f.key, s.key, s.key_len) == 0) {
+    if (f.hash == s.hash && f.key_len == s.key_len && gro_key_equal(f.key, s.key, s.key_len)) {
       return i;
     }
   }
@@ -148,6 +148,9 @@ void GroTable::insert(const GroSegment& s, Packet** out, uint32_t* n_out) {
 bool GroTable::try_merge(GroFlow& f, const GroSegment& s, GroFlush* reason) {
   const uint8_t* hd = f.head->data();
   const uint8_t* sd = s.pkt->data();
+  // USO recreates incrementing IPv4 IDs only (kGsoTcpFixedId is a TCP notion, as in
+  // Linux), so a UDP flow merges only while its IDs count up.
+  if (f.proto == GroL4::kUdp) f.id_mode = GroIdMode::kIncrement;
   GroFlush r = s.v6 ? gro_ipv6_check(hd + f.l3, sd + s.l3)
                     : gro_ipv4_check(hd + f.l3, sd + s.l3, f.ip_id, f.count, &f.id_mode);
   if (r == kGroMergeOk && f.tunnel != TunnelType::kNone) {
@@ -201,6 +204,9 @@ GroBurst GroTable::receive(Packet* const* pkts, uint32_t n, Packet** out, uint32
   constexpr uint8_t kNeverStart = proto::kTcpPsh | proto::kTcpFin;
   for (uint32_t i = 0; i < n; i++) {
     Packet* p = pkts[i];
+    // Descriptors two ahead, headers one ahead: the burst is walked once, in order.
+    if (i + 2 < n) __builtin_prefetch(pkts[i + 2]);
+    if (i + 1 < n) __builtin_prefetch(pkts[i + 1]->data() + 64);
     stats_.packets_in++;
     bool keyed;
     GroSkip skip = gro_classify(*p, config_, &s, &keyed);

@@ -25,7 +25,8 @@
 //    files a different flow label or hop limit under another flow; ending the merge
 //    instead keeps every connection in order).
 //  - UDP (Linux UDP_L4 GRO): same-size datagrams of one flow with a non-zero checksum; a
-//    shorter one is merged and ends the flow, a longer one is not merged.
+//    shorter one is merged and ends the flow, a longer one is not merged. IPv4 IDs must
+//    increment (USO does not keep them fixed), so fixed-ID datagrams are not merged.
 //  - Tunnels: VXLAN, Geneve and GRE (version 0, checksum and key allowed, no sequence) with
 //    TCP inside are merged on the inner flow; the outer headers of the first segment are
 //    kept. The outer IPv4 ID must follow the same pattern as the inner one.

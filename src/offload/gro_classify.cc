@@ -36,13 +36,35 @@ class KeyWriter {
       overflow_ = true;
       return;
     }
-    std::memcpy(key_ + n_, p, len);
+    copy_small(key_ + n_, static_cast<const uint8_t*>(p), len);
     n_ += len;
   }
+
+ private:
+  // Keys are built from a few short fields per packet: overlapping fixed-size copies
+  // instead of a variable-length memcpy (which compiles to a slow-starting rep movs).
+  static void copy_small(uint8_t* d, const uint8_t* s, uint32_t len) {
+    if (len >= 8) {
+      uint32_t i = 0;
+      for (; i + 8 <= len; i += 8)
+        std::memcpy(d + i, s + i, 8);
+      if (i < len) std::memcpy(d + len - 8, s + len - 8, 8);
+    } else if (len >= 4) {
+      std::memcpy(d, s, 4);
+      std::memcpy(d + len - 4, s + len - 4, 4);
+    } else {
+      for (uint32_t i = 0; i < len; i++)
+        d[i] = s[i];
+    }
+  }
+
+ public:
   // Pads to a whole number of 8-byte words (zeros) so hashing and comparing use words.
   uint32_t finish() {
-    while (n_ % 8 != 0)
-      key_[n_++] = 0;
+    if (n_ % 8 != 0) {
+      std::memset(key_ + n_, 0, 8);  // the key buffer has 8 bytes of slack
+      n_ = (n_ + 7) & ~7u;
+    }
     return n_;
   }
   bool overflow() const { return overflow_; }
@@ -53,16 +75,33 @@ class KeyWriter {
   bool overflow_ = false;
 };
 
-uint32_t hash_key(const uint8_t* key, uint32_t len) {
-  uint64_t h = 0x243f6a8885a308d3ULL ^ len;
-  for (uint32_t i = 0; i < len; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, key + i, 8);
-    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    h ^= h >> 29;
+// The hash of a flow, from the fields that tell flows apart (the key holds the rest for
+// the equality check): read from the packet, not from the key just written, so the loads
+// do not wait on those stores. Each word is multiplied on its own, then mixed.
+class FlowHash {
+ public:
+  void add64(uint64_t w) {
+    h_ += (w ^ k_) * 0xff51afd7ed558ccdULL;
+    k_ += 0x6a09e667f3bcc909ULL;
   }
-  return static_cast<uint32_t>(h ^ (h >> 32));
-}
+  void add_addresses(const uint8_t* ip, bool v6) {
+    if (!v6) {
+      add64(load_unaligned<uint64_t>(ip + 12));
+    } else {
+      for (uint32_t i = 8; i < 40; i += 8)
+        add64(load_unaligned<uint64_t>(ip + i));
+    }
+  }
+  uint32_t finish() const {
+    uint64_t h = h_ ^ (h_ >> 33);
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return static_cast<uint32_t>(h ^ (h >> 29));
+  }
+
+ private:
+  uint64_t h_ = 0x243f6a8885a308d3ULL;
+  uint64_t k_ = 0x9e3779b97f4a7c15ULL;
+};
 
 // The identity of an IP layer: addresses and protocol (next header). Linux's
 // ipv6_gro_receive also treats a different flow label or hop limit as another flow; here
@@ -98,15 +137,19 @@ GroSkip ip_type(L3Type t, bool* v6) {
 // Checks an IP header whose bytes lie in the head segment against the frame: its
 // datagram must end where the frame ends (no padding), no fragment, a good IPv4 header
 // checksum.
-GroSkip check_ip(const uint8_t* ip, bool v6, uint32_t l3, uint32_t frame_len) {
+GroSkip check_ip(const uint8_t* ip, bool v6, uint32_t l3, uint32_t frame_len, uint8_t protocol) {
   if (!v6) {
     const auto* h = reinterpret_cast<const Ipv4Header*>(ip);
+    if (h->version() != 4) return GroSkip::kNotIp;
     if (h->ihl() != 5) return GroSkip::kIpOptions;
+    if (h->protocol != protocol) return GroSkip::kNotTcpUdp;
     if (h->is_fragment()) return GroSkip::kFragment;
     if (h->total_length.value() != frame_len - l3) return GroSkip::kBadLength;
-    if (!csum::ipv4_header_valid(ip, proto::kIpv4MinHeaderLen)) return GroSkip::kBadIpChecksum;
+    if (!csum::ipv4_header_valid20(ip)) return GroSkip::kBadIpChecksum;
   } else {
     const auto* h = reinterpret_cast<const Ipv6Header*>(ip);
+    if (h->version() != 6) return GroSkip::kNotIp;
+    if (h->next_header != protocol) return GroSkip::kIpv6ExtHeaders;
     if (h->payload_length.value() + proto::kIpv6HeaderLen != frame_len - l3) {
       return GroSkip::kBadLength;
     }
@@ -158,7 +201,10 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
   } else {
     return GroSkip::kNotTcpUdp;
   }
-  if (s->l3 == kNoOffset || s->l4 == kNoOffset || s->l4 <= s->l3) return GroSkip::kNotIp;
+  // Offsets come from the parser, but are checked as if hostile: the IP header must fit
+  // before the L4 header.
+  const uint32_t ip_min = s->v6 ? proto::kIpv6HeaderLen : proto::kIpv4MinHeaderLen;
+  if (s->l3 == kNoOffset || s->l4 == kNoOffset || s->l4 < s->l3 + ip_min) return GroSkip::kNotIp;
 
   // Every header must lie in the head segment: GRO reads and rewrites them in place.
   const uint8_t* d = pkt.data();
@@ -211,7 +257,10 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
   k.put(&meta, sizeof(meta));
   k.put(d, first_l3);  // L2 header(s): MAC addresses, VLAN tags, EtherType
   if (s->tunnel != TunnelType::kNone) {
-    if (s->outer_l4 <= s->outer_l3 || s->outer_l4 >= s->l3) return GroSkip::kNotIp;
+    const uint32_t outer_ip_min = s->outer_v6 ? proto::kIpv6HeaderLen : proto::kIpv4MinHeaderLen;
+    if (s->outer_l4 < s->outer_l3 + outer_ip_min || s->outer_l4 + 8u > s->l3) {
+      return GroSkip::kNotIp;
+    }
     put_ip_identity(k, d + s->outer_l3, s->outer_v6);
     uint32_t inner_start;
     if (s->tunnel == TunnelType::kGre) {
@@ -219,10 +268,11 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
       if (g->version() != 0 || g->routing_present() || g->sequence_present()) {
         return GroSkip::kTunnelUnsupported;
       }
+      inner_start = s->outer_l4 + g->header_len();
+      if (inner_start > s->l3) return GroSkip::kNotIp;
       s->gre_csum = g->checksum_present();
       k.put(g, 4);  // flags, protocol
       if (g->key_present()) k.put(d + s->outer_l4 + g->key_offset(), 4);
-      inner_start = s->outer_l4 + g->header_len();
     } else {
       const auto* u = reinterpret_cast<const UdpHeader*>(d + s->outer_l4);
       s->outer_udp_csum = u->checksum.raw() != 0;
@@ -230,10 +280,12 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
       k.put(u, 4);  // ports
       k.put(&csum_bit, 1);
       const uint32_t th = s->outer_l4 + proto::kUdpHeaderLen;
+      if (th + proto::kVxlanHeaderLen > s->l3) return GroSkip::kNotIp;  // Geneve: 8 too
       uint32_t tlen = proto::kVxlanHeaderLen;
       if (s->tunnel == TunnelType::kGeneve) {
         tlen = reinterpret_cast<const GeneveHeader*>(d + th)->header_len();
       }
+      if (th + tlen > s->l3) return GroSkip::kNotIp;
       k.put(d + th, tlen);  // VXLAN flags and VNI; Geneve header and options
       inner_start = th + tlen;
     }
@@ -249,12 +301,23 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
   k.put(d + s->l4, 4);  // ports
   s->key_len = k.finish();
   if (k.overflow()) return GroSkip::kKeyTooLong;
-  s->hash = hash_key(s->key, s->key_len);
+  FlowHash h;
+  uint64_t meta_word;
+  static_assert(sizeof(meta) == sizeof(meta_word));
+  std::memcpy(&meta_word, &meta, sizeof(meta));
+  h.add64(meta_word ^ uint64_t{load_unaligned<uint32_t>(d + s->l4)} << 32);
+  h.add_addresses(d + s->l3, s->v6);
+  if (s->tunnel != TunnelType::kNone) {
+    h.add_addresses(d + s->outer_l3, s->outer_v6);
+    h.add64(load_unaligned<uint32_t>(d + s->outer_l4));  // UDP ports, or GRE flags/protocol
+  }
+  s->hash = h.finish();
   *keyed = true;
 
   // Lengths and header checksums, outer first.
   if (s->tunnel != TunnelType::kNone) {
-    if ((r = check_ip(d + s->outer_l3, s->outer_v6, s->outer_l3, s->frame_len)) !=
+    if ((r = check_ip(d + s->outer_l3, s->outer_v6, s->outer_l3, s->frame_len,
+                      s->tunnel == TunnelType::kGre ? IPPROTO_GRE : IPPROTO_UDP)) !=
         GroSkip::kCount) {
       return r;
     }
@@ -263,7 +326,9 @@ GroSkip gro_classify(Packet& pkt, const GroConfig& config, GroSegment* s, bool* 
       if (u->length.value() != s->frame_len - s->outer_l4) return GroSkip::kBadLength;
     }
   }
-  if ((r = check_ip(d + s->l3, s->v6, s->l3, s->frame_len)) != GroSkip::kCount) return r;
+  if ((r = check_ip(d + s->l3, s->v6, s->l3, s->frame_len,
+                    s->proto == GroL4::kTcp ? IPPROTO_TCP : IPPROTO_UDP)) != GroSkip::kCount)
+    return r;
   if (s->proto == GroL4::kUdp) {
     const auto* u = reinterpret_cast<const UdpHeader*>(d + s->l4);
     if (u->length.value() != s->frame_len - s->l4) return GroSkip::kBadLength;

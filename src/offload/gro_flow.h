@@ -39,8 +39,20 @@ struct GroSegment {
   uint32_t frame_len = 0;  // chain_length() of the packet
   uint32_t hash = 0;
   uint32_t key_len = 0;
-  alignas(8) uint8_t key[kGroMaxKey];
+  alignas(8) uint8_t key[kGroMaxKey + 8];  // + slack for padding stores
 };
+
+// Whether two padded keys of len bytes (a multiple of 8) are equal.
+inline bool gro_key_equal(const uint8_t* a, const uint8_t* b, uint32_t len) {
+  uint64_t diff = 0;
+  for (uint32_t i = 0; i < len; i += 8) {
+    uint64_t x, y;
+    __builtin_memcpy(&x, a + i, 8);
+    __builtin_memcpy(&y, b + i, 8);
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
 
 struct GroFlow {
   Packet* head = nullptr;

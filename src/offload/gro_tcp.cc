@@ -25,12 +25,13 @@ GroFlush gro_tcp_check(const GroFlow& f, const uint8_t* held_tcp, const GroSegme
     return GroFlush::kAck;
   }
   // Options, timestamps included, must be byte-identical (same data offset checked above).
+  // Compared in 32-bit words, as Linux does (the header length is a multiple of 4).
   const uint32_t hlen = reinterpret_cast<const TcpHeader*>(t)->header_len();
-  if (hlen > proto::kTcpMinHeaderLen &&
-      std::memcmp(held_tcp + proto::kTcpMinHeaderLen, t + proto::kTcpMinHeaderLen,
-                  hlen - proto::kTcpMinHeaderLen) != 0) {
-    return GroFlush::kOptions;
+  uint32_t diff = 0;
+  for (uint32_t i = proto::kTcpMinHeaderLen; i < hlen; i += 4) {
+    diff |= load_unaligned<uint32_t>(held_tcp + i) ^ load_unaligned<uint32_t>(t + i);
   }
+  if (diff != 0) return GroFlush::kOptions;
   if (load_be32(t + 4) != f.next_seq) return GroFlush::kSeq;
   if (s.payload_len > f.mss) return GroFlush::kLongSegment;
   return kGroMergeOk;

@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 
 #include "gro_test_util.h"
+#include "offload/gso.h"
 #include "packet/buffer_pool.h"
 #include "packet/packet_bytes.h"
 #include "pcap/pcap_file.h"
@@ -108,13 +109,36 @@ class GroTest : public ::testing::Test {
     EXPECT_EQ(names, 9 + static_cast<int>(kGroSkipCount + kGroFlushCount));
   }
 
-  // gso(gro(in)) == in, per flow and in order; payload streams follow.
-  static void expect_roundtrip(const std::vector<Bytes>& in, const std::vector<Packet*>& out) {
+  // What Ferry's GSO engine makes of an output packet (itself when it is not GSO).
+  std::vector<Bytes> gso_segments(const Packet& p) {
+    if (!p.is_gso()) return {packet_to_bytes(p)};
+    GsoEngine gso(*pool_);
+    std::vector<Packet*> segs(256);
+    uint32_t n = 0;
+    const GsoError e = gso.segment(p, segs.data(), static_cast<uint32_t>(segs.size()), &n);
+    EXPECT_EQ(e, GsoError::kOk) << to_string(e);
+    std::vector<Bytes> out;
+    for (uint32_t i = 0; i < n; i++)
+      out.push_back(packet_to_bytes(*segs[i]));
+    free_packets(segs.data(), n);
+    return out;
+  }
+
+  // gso(gro(in)) == in, per flow and in order, with Ferry's GSO engine and with the
+  // test's reference segmenter; the payload streams follow.
+  void expect_roundtrip(const std::vector<Bytes>& in, const std::vector<Packet*>& out) {
+    expect_roundtrip_with(in, out, [](const Packet& p) { return reference_segment(p); });
+    expect_roundtrip_with(in, out, [this](const Packet& p) { return gso_segments(p); });
+  }
+
+  template <typename Segmenter>
+  static void expect_roundtrip_with(const std::vector<Bytes>& in, const std::vector<Packet*>& out,
+                                    Segmenter&& segment) {
     std::map<std::string, std::vector<Bytes>> want, got;
     for (const Bytes& f : in)
       want[flow_of(f)].push_back(f);
     for (const Packet* p : out) {
-      for (Bytes& s : reference_segment(*p))
+      for (Bytes& s : segment(*p))
         got[flow_of(s)].push_back(std::move(s));
     }
     ASSERT_EQ(want.size(), got.size());
