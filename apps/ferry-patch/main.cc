@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   uint32_t idle = 0;
   uint32_t iter = 0;
   while (!g_stop) {
-    if ((++iter & 63) == 0 || idle > 0) loop.run_once(0);
+    if ((++iter & 1023) == 0) loop.run_once(0);
     if (g_dump) {
       g_dump = 0;
       dump(ports);
@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
     if (moved != 0) {
       idle = 0;
     } else if (++idle > 256 && idle_sleep_us > 0) {
+      loop.run_once(0);
       struct timespec ts = {0, idle_sleep_us * 1000};
       nanosleep(&ts, nullptr);
     }

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# vhost_vs_dpdk.sh [FERRY_PATCH]
+#
+# Ferry's vhost-user ports against DPDK's vhost back-end, same load, same script, on a
+# 2-core machine: core 0 runs the load, core 1 the back-end under test.
+#
+#   load     one dpdk-testpmd with two net_virtio_user ports (io forward, --tx-first), so
+#            packets loop A -> back-end -> B -> load -> A ...; or one-way: one
+#            net_virtio_user port in txonly mode -> back-end rx.
+#   Ferry    ferry-patch with the two ports patched on one thread (busy poll).
+#   DPDK     dpdk-testpmd with two net_vhost ports, io forward (one-way: rxonly).
+#
+# Rows: loop and one-way, 64 B and 1500 B, split and packed, mergeable rx on and off
+# (one-way: mergeable on only; it only changes the receive side of the guest). Runs are
+# interleaved Ferry, DPDK, Ferry, DPDK ... (REPS each, default 5) and each run measures
+# SECONDS_PER_RUN seconds (default 4) after a 2 s warm-up, from the load's own counters
+# (packets the load received in loop mode, sent in one-way mode). Prints the median and
+# min-max in Mpps and the ratio Ferry/DPDK of the medians per row.
+# Environment: REPS, SECONDS_PER_RUN, ROWS (e.g. "loop-64-split-1 oneway-1500-packed-1").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ferry=${1:-build/release/apps/ferry-patch}
+reps=${REPS:-5}
+secs=${SECONDS_PER_RUN:-4}
+warm=2
+if ! command -v dpdk-testpmd >/dev/null 2>&1; then
+  echo "vhost_vs_dpdk: dpdk-testpmd not found (Debian package dpdk-dev); skipped"
+  exit 0
+fi
+[ -x "$ferry" ] || { echo "vhost_vs_dpdk: $ferry not built"; exit 1; }
+
+work=$(mktemp -d /tmp/ferry-vhost-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work" /var/run/dpdk/ferry-bench-$$-* 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_for() {
+  local tenths=$1
+  shift
+  for ((i = 0; i < tenths; i++)); do
+    if "$@"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+stop_pid() {
+  local pid=$1 sig=$2
+  kill "-$sig" "$pid" 2>/dev/null || true
+  wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+samples() {
+  grep -c 'Port statistics' "$1" 2>/dev/null || true
+}
+
+# run_once BACKEND MODE SIZE RING MRG -> prints Mpps (or "nan")
+run_once() {
+  local backend=$1 mode=$2 size=$3 ring=$4 mrg=$5 n=$6
+  local a=$work/a.sock b=$work/b.sock be_pid load_pid
+  local tag=ferry-bench-$$-$n
+  rm -f "$a" "$b"
+  if [ "$backend" = ferry ]; then
+    taskset -c 1 "$ferry" --idle-sleep-us 0 "name=A,socket=$a" "name=B,socket=$b" \
+      >"$work/be.out" 2>"$work/be.err" &
+    be_pid=$!
+  else
+    local fwd=io
+    [ "$mode" = oneway ] && fwd=rxonly
+    dpdk-testpmd --no-pci --no-huge -m 1024 --file-prefix="$tag-be" --lcores '0@1,1@1' \
+      --vdev "net_vhost0,iface=$a,queues=1" --vdev "net_vhost1,iface=$b,queues=1" \
+      -- -a --no-mlockall --total-num-mbufs 32768 --forward-mode=$fwd --stats-period 1 \
+      </dev/null >"$work/be.out" 2>&1 &
+    be_pid=$!
+  fi
+  pids+=("$be_pid")
+  if ! wait_for 200 test -S "$b"; then
+    stop_pid "$be_pid" 9
+    echo nan
+    return
+  fi
+  local opts="queues=1,packed_vq=$([ "$ring" = packed ] && echo 1 || echo 0),mrg_rxbuf=$mrg"
+  local vdevs=(--vdev "net_virtio_user0,path=$a,$opts")
+  local fwd=(--forward-mode=io --tx-first)
+  if [ "$mode" = oneway ]; then
+    fwd=(--forward-mode=txonly)
+  else
+    vdevs+=(--vdev "net_virtio_user1,path=$b,$opts")
+  fi
+  dpdk-testpmd --no-pci --no-huge -m 1024 --file-prefix="$tag-load" --lcores '0@0,1@0' \
+    "${vdevs[@]}" -- -a --no-mlockall --total-num-mbufs 32768 "${fwd[@]}" \
+    --txpkts="$size" --stats-period 1 </dev/null >"$work/load.log" 2>&1 &
+  load_pid=$!
+  pids+=("$load_pid")
+  local need=$((warm + secs + 1))
+  wait_for $(((need + 30) * 10)) bash -c "[ \$(grep -c 'Port statistics' '$work/load.log') -ge $need ]" || true
+  stop_pid "$load_pid" INT
+  if [ "$backend" = ferry ]; then stop_pid "$be_pid" TERM; else stop_pid "$be_pid" INT; fi
+  rm -rf "/var/run/dpdk/$tag-be" "/var/run/dpdk/$tag-load"
+  python3 - "$work/load.log" "$mode" "$warm" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+mode, warm = sys.argv[2], int(sys.argv[3])
+blocks = text.split("Port statistics")[1:]
+totals = []
+for b in blocks:
+    key = "TX-packets" if mode == "oneway" else "RX-packets"
+    vals = [int(v) for v in re.findall(key + r":\s+(\d+)", b)]
+    if vals:
+        totals.append(sum(vals))
+# Samples come once a second; skip the warm-up ones.
+if len(totals) < warm + 2:
+    print("nan")
+else:
+    t = totals[warm:]
+    print(f"{(t[-1] - t[0]) / (len(t) - 1) / 1e6:.3f}")
+PY
+}
+
+rows=${ROWS:-}
+if [ -z "$rows" ]; then
+  for size in 64 1500; do
+    for ring in split packed; do
+      for mrg in 1 0; do rows="$rows loop-$size-$ring-$mrg"; done
+    done
+  done
+  for size in 64 1500; do
+    for ring in split packed; do rows="$rows oneway-$size-$ring-1"; done
+  done
+fi
+
+results=$work/results.txt
+: >"$results"
+n=0
+echo "vhost_vs_dpdk: $reps interleaved runs per back-end and row, ${secs} s each (load on core 0, back-end on core 1)"
+for row in $rows; do
+  IFS=- read -r mode size ring mrg <<<"$row"
+  for ((r = 0; r < reps; r++)); do
+    for backend in ferry dpdk; do
+      n=$((n + 1))
+      v=$(run_once "$backend" "$mode" "$size" "$ring" "$mrg" "$n")
+      echo "$row $backend $v" >>"$results"
+      echo "  $row $backend run $((r + 1)): $v Mpps"
+    done
+  done
+done
+
+python3 - "$results" <<'PY'
+import statistics, sys
+data = {}
+order = []
+for line in open(sys.argv[1]):
+    row, backend, v = line.split()
+    if row not in data:
+        data[row] = {"ferry": [], "dpdk": []}
+        order.append(row)
+    if v != "nan":
+        data[row][backend].append(float(v))
+def cell(vals):
+    if not vals:
+        return "n/a", None
+    m = statistics.median(vals)
+    return f"{m:6.3f} ({min(vals):.3f}-{max(vals):.3f})", m
+print()
+print(f"{'test':8} {'size':>5} {'ring':7} {'mrg':>3}  {'Ferry Mpps median (min-max)':28}  {'DPDK Mpps median (min-max)':28}  Ferry/DPDK")
+for row in order:
+    mode, size, ring, mrg = row.split("-")
+    f, fm = cell(data[row]["ferry"])
+    d, dm = cell(data[row]["dpdk"])
+    ratio = f"{fm / dm:.2f}x" if fm and dm else "n/a"
+    print(f"{mode:8} {size:>5} {ring:7} {mrg:>3}  {f:28}  {d:28}  {ratio}")
+PY

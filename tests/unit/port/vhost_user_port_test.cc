@@ -1,0 +1,361 @@
+// VhostUserPort against an in-process front-end: vhost-user messages over its socket and
+// the driver side of the rings (SplitVirtqueueDriver) in a shared memfd.
+
+#include "port/vhost_user_port.h"
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <linux/virtio_config.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "../vhost/test_frontend.h"
+#include "packet/packet_bytes.h"
+#include "virtio/features.h"
+#include "virtio/split_virtqueue_driver.h"
+#include "virtio/virtio_net_abi.h"
+
+namespace ferry::port {
+namespace {
+
+using vhost::Request;
+using vhost::UniqueFd;
+using virtio::feature_bit;
+
+constexpr uint64_t kMemSize = 1 << 20;
+constexpr uint64_t kUserBase = 0x7f3300000000;
+constexpr uint16_t kRingSize = 256;
+constexpr uint64_t kProtocolFeaturesBit = 1ull << 30;
+
+uint64_t ring_gpa(uint32_t index) {
+  return 0x10000ull * (index + 1);
+}
+
+// RFC 1071 sum of bytes, folded (not complemented).
+uint16_t fold_sum(const uint8_t* p, size_t n, uint32_t sum = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2)
+    sum += (p[i] << 8) | p[i + 1];
+  if (n & 1) sum += p[n - 1] << 8;
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+class VhostUserPortTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ferry-port-test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    BufferPool::Config pc;
+    pc.name = "port-test";
+    pc.buffer_count = 512;
+    pool_ = BufferPool::create(pc);
+    memfd_ = vhost::testing::make_memfd(kMemSize);
+    mem_ = static_cast<uint8_t*>(
+        mmap(nullptr, kMemSize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_.get(), 0));
+    ASSERT_NE(mem_, MAP_FAILED);
+    std::string error;
+    ASSERT_TRUE(drv_mem_.add_region({0, kMemSize, kUserBase, mem_}, &error)) << error;
+  }
+  void TearDown() override {
+    port_.reset();
+    fe_.reset();
+    sock_.reset();
+    munmap(mem_, kMemSize);
+    rmdir(dir_.c_str());
+  }
+
+  void pump() {
+    for (int i = 0; i < 50; i++)
+      loop_.run_once(1);
+  }
+
+  // Starts the port and negotiates `features` with rings 0, 1 (and 2, the control queue,
+  // with CTRL_VQ).
+  void start(uint64_t features) {
+    VhostUserPortConfig c;
+    c.name = "t";
+    c.socket_path = dir_ + "/s.sock";
+    c.pool = pool_.get();
+    c.log = [this](std::string_view line) { logs_.emplace_back(line); };
+    port_ = std::make_unique<VhostUserPort>(loop_, c);
+    std::string error;
+    ASSERT_TRUE(port_->start(&error)) << error;
+    sock_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, c.socket_path.c_str(), sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(connect(sock_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    fe_ = std::make_unique<vhost::testing::TestFrontend>(sock_.get());
+    pump();
+
+    uint32_t rings = virtio::has_feature(features, VIRTIO_NET_F_CTRL_VQ) ? 3 : 2;
+    for (uint32_t i = 0; i < rings; i++) {
+      virtio::SplitVirtqueueDriver::Options o;
+      o.size = kRingSize;
+      o.desc_gpa = ring_gpa(i);
+      o.avail_gpa = ring_gpa(i) + 0x1000;
+      o.used_gpa = ring_gpa(i) + 0x2000;
+      drivers_.push_back(std::make_unique<virtio::SplitVirtqueueDriver>(drv_mem_, o));
+      ASSERT_TRUE(drivers_.back()->ok());
+    }
+    ASSERT_TRUE(fe_->send_empty(Request::SET_OWNER));
+    ASSERT_TRUE(fe_->send_u64(Request::SET_FEATURES, features | kProtocolFeaturesBit));
+    vhost::MemoryTable t{};
+    t.num_regions = 1;
+    t.regions[0] = {0, kMemSize, kUserBase, 0};
+    ASSERT_TRUE(
+        fe_->send(Request::SET_MEM_TABLE, &t, vhost::kMemoryTableHeaderSize + 32, {memfd_.get()}));
+    pump();
+    for (uint32_t i = 0; i < rings; i++) {
+      ASSERT_TRUE(fe_->send_value(Request::SET_VRING_NUM, vhost_vring_state{i, kRingSize}));
+      ASSERT_TRUE(fe_->send_value(Request::SET_VRING_BASE, vhost_vring_state{i, 0}));
+      vhost_vring_addr a{};
+      a.index = i;
+      a.desc_user_addr = kUserBase + ring_gpa(i);
+      a.avail_user_addr = kUserBase + ring_gpa(i) + 0x1000;
+      a.used_user_addr = kUserBase + ring_gpa(i) + 0x2000;
+      ASSERT_TRUE(fe_->send_value(Request::SET_VRING_ADDR, a));
+      calls_.emplace_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      UniqueFd kick(eventfd(0, EFD_CLOEXEC));
+      ASSERT_TRUE(fe_->send_u64(Request::SET_VRING_KICK, i, {kick.get()}));
+      ASSERT_TRUE(fe_->send_u64(Request::SET_VRING_CALL, i, {calls_.back().get()}));
+      ASSERT_TRUE(fe_->send_value(Request::SET_VRING_ENABLE, vhost_vring_state{i, 1}));
+      pump();
+    }
+    ASSERT_TRUE(port_->link_up());
+    ASSERT_EQ(port_->num_queues(), 1);
+  }
+
+  uint64_t read_call(uint32_t ring) {
+    uint64_t v = 0;
+    if (read(calls_[ring].get(), &v, sizeof(v)) != sizeof(v)) return 0;
+    return v;
+  }
+
+  // Guest tx: header + frame in `pieces` descriptors at gpa `at`.
+  void guest_send(const virtio_net_hdr_v1& h, const std::vector<uint8_t>& frame, uint64_t at,
+                  bool split_header = false) {
+    std::memcpy(mem_ + at, &h, sizeof(h));
+    std::memcpy(mem_ + at + sizeof(h), frame.data(), frame.size());
+    std::vector<virtio::DriverBuffer> bufs;
+    if (split_header) {
+      bufs.push_back({at, 12, false});
+      bufs.push_back({at + 12, static_cast<uint32_t>(frame.size()), false});
+    } else {
+      bufs.push_back({at, static_cast<uint32_t>(12 + frame.size()), false});
+    }
+    ASSERT_GE(drivers_[1]->add_chain(bufs.data(), static_cast<uint16_t>(bufs.size())), 0);
+    drivers_[1]->publish();
+  }
+
+  void post_rx_buffers(int n, uint32_t len, uint64_t at) {
+    for (int i = 0; i < n; i++) {
+      virtio::DriverBuffer b{at + uint64_t(i) * len, len, true};
+      ASSERT_GE(drivers_[0]->add_chain(&b, 1), 0);
+    }
+    drivers_[0]->publish();
+  }
+
+  uint64_t drops(DropReason r) const { return port_->stats().tx.drops[static_cast<unsigned>(r)]; }
+
+  std::string dir_;
+  vhost::EventLoop loop_;
+  std::unique_ptr<BufferPool> pool_;
+  UniqueFd memfd_;
+  uint8_t* mem_ = nullptr;
+  virtio::GuestMemory drv_mem_;
+  std::unique_ptr<VhostUserPort> port_;
+  UniqueFd sock_;
+  std::unique_ptr<vhost::testing::TestFrontend> fe_;
+  std::vector<std::unique_ptr<virtio::SplitVirtqueueDriver>> drivers_;
+  std::vector<UniqueFd> calls_;
+  std::vector<std::string> logs_;
+};
+
+constexpr uint64_t kBase = feature_bit(VIRTIO_F_VERSION_1) | feature_bit(VIRTIO_NET_F_MRG_RXBUF);
+
+TEST_F(VhostUserPortTest, GuestFrameBecomesPacketWithOffloadState) {
+  start(kBase | feature_bit(VIRTIO_NET_F_CSUM) | feature_bit(VIRTIO_NET_F_GUEST_CSUM));
+  EXPECT_NE(port_->capabilities() & kCapTxCsum, 0u);
+  EXPECT_NE(port_->capabilities() & kCapRxCsum, 0u);
+  std::vector<uint8_t> frame(60);
+  for (size_t i = 0; i < frame.size(); i++)
+    frame[i] = static_cast<uint8_t>(i);
+  virtio_net_hdr_v1 h{};
+  h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h.csum_start = 34;
+  h.csum_offset = 6;
+  guest_send(h, frame, 0x80000);
+  Packet* pkts[8];
+  ASSERT_EQ(port_->rx_burst(0, pkts, 8), 1);
+  EXPECT_EQ(packet_to_bytes(*pkts[0]), frame);
+  EXPECT_EQ(pkts[0]->csum_state(), CsumState::kPartial);
+  EXPECT_EQ(pkts[0]->csum_start(), 34);
+  EXPECT_EQ(pkts[0]->csum_offset(), 6);
+  free_packets(pkts, 1);
+  virtio::DriverUsed u;
+  ASSERT_TRUE(drivers_[1]->get_used(&u));
+  EXPECT_EQ(port_->stats().rx.packets, 1u);
+  EXPECT_EQ(port_->stats().rx.bytes, 60u);
+  EXPECT_EQ(port_->rx_burst(0, pkts, 8), 0);
+
+  // A large frame arrives as a chain of pool buffers.
+  std::vector<uint8_t> big(5000);
+  for (size_t i = 0; i < big.size(); i++)
+    big[i] = static_cast<uint8_t>(i * 7);
+  guest_send(virtio_net_hdr_v1{}, big, 0x90000, true);
+  ASSERT_EQ(port_->rx_burst(0, pkts, 8), 1);
+  EXPECT_GT(pkts[0]->segment_count(), 1u);
+  EXPECT_EQ(packet_to_bytes(*pkts[0]), big);
+  free_packets(pkts, 1);
+
+  // A header that points outside the frame is dropped and counted.
+  h.csum_start = 100;
+  guest_send(h, frame, 0x80000);
+  EXPECT_EQ(port_->rx_burst(0, pkts, 8), 0);
+  EXPECT_EQ(port_->stats().rx.drops[static_cast<unsigned>(DropReason::kBadHeader)], 1u);
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+
+  // GET_VRING_BASE stops the device and hands back the ring position.
+  ASSERT_TRUE(fe_->send_value(Request::GET_VRING_BASE, vhost_vring_state{1, 0}));
+  pump();
+  vhost::Message reply;
+  ASSERT_TRUE(fe_->recv(&reply));
+  EXPECT_EQ(reply.get<vhost_vring_state>().num, 3u);
+  EXPECT_FALSE(port_->link_up());
+}
+
+TEST_F(VhostUserPortTest, PacketSpreadsOverMergeableBuffersWithOneInterrupt) {
+  start(kBase);
+  post_rx_buffers(4, 64, 0x80000);
+  std::vector<uint8_t> bytes(100);
+  for (size_t i = 0; i < bytes.size(); i++)
+    bytes[i] = static_cast<uint8_t>(0xa0 + i);
+  Packet* pkts[2] = {packet_from_bytes(*pool_, bytes), packet_from_bytes(*pool_, bytes)};
+  bytes.resize(10);
+  pkts[1]->set_data_len(10);
+  EXPECT_EQ(port_->tx_burst(0, pkts, 2), 2);
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+  virtio::DriverUsed u;
+  ASSERT_TRUE(drivers_[0]->get_used(&u));
+  EXPECT_EQ(u.len, 64u);
+  ASSERT_TRUE(drivers_[0]->get_used(&u));
+  EXPECT_EQ(u.len, 48u);  // 12 + 100 = 64 + 48
+  ASSERT_TRUE(drivers_[0]->get_used(&u));
+  EXPECT_EQ(u.len, 22u);
+  virtio_net_hdr_v1 h;
+  std::memcpy(&h, mem_ + 0x80000, sizeof(h));
+  EXPECT_EQ(h.num_buffers, 2);
+  EXPECT_EQ(h.flags, 0);
+  EXPECT_EQ(mem_[0x80000 + 12], 0xa0);
+  EXPECT_EQ(mem_[0x80000 + 64], 0xa0 + 52);
+  std::memcpy(&h, mem_ + 0x80000 + 128, sizeof(h));
+  EXPECT_EQ(h.num_buffers, 1);
+  // One burst, one interrupt.
+  EXPECT_EQ(read_call(0), 1u);
+  EXPECT_EQ(port_->stats().interrupts, 1u);
+  EXPECT_EQ(port_->stats().tx.packets, 2u);
+
+  // One buffer left: the second packet of the next burst finds the ring full.
+  std::vector<uint8_t> big(100, 1);
+  Packet* more[2] = {packet_from_bytes(*pool_, bytes), packet_from_bytes(*pool_, big)};
+  EXPECT_EQ(port_->tx_burst(0, more, 2), 1);
+  EXPECT_EQ(drops(DropReason::kRingFull), 1u);
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+}
+
+TEST_F(VhostUserPortTest, ChecksumFinishedAndGsoRefusedForGuestWithoutOffloads) {
+  start(kBase);
+  EXPECT_EQ(port_->capabilities() & (kCapTxCsum | kCapTxTso4), 0u);
+  post_rx_buffers(4, 2048, 0x80000);
+  // Ethernet + IPv4 + UDP + 10 bytes payload, UDP checksum field = pseudo-header sum.
+  std::vector<uint8_t> f(52, 0);
+  f[12] = 0x08;
+  f[14] = 0x45;
+  f[17] = 38;  // IP total length
+  f[22] = 64;
+  f[23] = 17;
+  uint8_t src[4] = {10, 0, 0, 1}, dst[4] = {10, 0, 0, 2};
+  std::memcpy(&f[26], src, 4);
+  std::memcpy(&f[30], dst, 4);
+  f[34] = 0x30;  // ports
+  f[36] = 0x40;
+  f[39] = 18;  // UDP length
+  for (int i = 0; i < 10; i++)
+    f[42 + i] = static_cast<uint8_t>(i * 13 + 1);
+  uint8_t pseudo[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0, 17, 0, 18};
+  uint16_t ps = fold_sum(pseudo, 12);
+  f[40] = static_cast<uint8_t>(ps >> 8);
+  f[41] = static_cast<uint8_t>(ps);
+  Packet* p = packet_from_bytes(*pool_, f);
+  p->set_csum_partial(34, 6);
+  Packet* gso = packet_from_bytes(*pool_, f);
+  gso->set_csum_partial(34, 6);
+  gso->set_gso(kGsoTcpv4, 1000);
+  Packet* pkts[2] = {p, gso};
+  EXPECT_EQ(port_->tx_burst(0, pkts, 2), 1);
+  EXPECT_EQ(drops(DropReason::kOffloadUnsupported), 1u);
+  EXPECT_EQ(port_->stats().csum_filled, 1u);
+  virtio_net_hdr_v1 h;
+  std::memcpy(&h, mem_ + 0x80000, sizeof(h));
+  EXPECT_EQ(h.flags, 0);  // no NEEDS_CSUM: the checksum is in the frame
+  const uint8_t* udp = mem_ + 0x80000 + 12 + 34;
+  EXPECT_EQ(fold_sum(udp, 18, fold_sum(pseudo, 12)), 0xffff);
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+}
+
+TEST_F(VhostUserPortTest, ControlQueueCommandsAreAnsweredAndRecorded) {
+  start(kBase | feature_bit(VIRTIO_NET_F_CTRL_VQ) | feature_bit(VIRTIO_NET_F_CTRL_RX) |
+        feature_bit(VIRTIO_NET_F_CTRL_VLAN));
+  auto command = [&](std::vector<uint8_t> cmd) -> uint8_t {
+    std::memcpy(mem_ + 0xa0000, cmd.data(), cmd.size());
+    mem_[0xa0100] = 0xee;
+    virtio::DriverBuffer b[2] = {{0xa0000, static_cast<uint32_t>(cmd.size()), false},
+                                 {0xa0100, 1, true}};
+    EXPECT_GE(drivers_[2]->add_chain(b, 2), 0);
+    drivers_[2]->publish();
+    Packet* pkts[4];
+    EXPECT_EQ(port_->rx_burst(0, pkts, 4), 0);
+    virtio::DriverUsed u;
+    EXPECT_TRUE(drivers_[2]->get_used(&u));
+    EXPECT_EQ(u.len, 1u);
+    return mem_[0xa0100];
+  };
+  EXPECT_EQ(command({VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 1}), VIRTIO_NET_OK);
+  EXPECT_EQ(command({VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, 5, 0}), VIRTIO_NET_OK);
+  EXPECT_EQ(command({VIRTIO_NET_CTRL_NOTF_COAL, 0, 0, 0, 0, 0}), VIRTIO_NET_ERR);
+  EXPECT_TRUE(port_->control_state().promisc);
+  EXPECT_TRUE(port_->control_state().vlans[5]);
+  EXPECT_EQ(port_->control_state().commands, 3u);
+  EXPECT_EQ(port_->control_state().unknown, 1u);
+}
+
+TEST_F(VhostUserPortTest, HostileChainBreaksOnlyThatRing) {
+  start(kBase);
+  // A descriptor pointing outside guest memory.
+  virtio::DriverBuffer b{kMemSize - 8, 64, false};
+  ASSERT_GE(drivers_[1]->add_chain(&b, 1), 0);
+  drivers_[1]->publish();
+  Packet* pkts[4];
+  EXPECT_EQ(port_->rx_burst(0, pkts, 4), 0);
+  EXPECT_EQ(port_->broken_rings(), 1u);
+  ASSERT_FALSE(logs_.empty());
+  EXPECT_NE(logs_.back().find("broken"), std::string::npos);
+  // The rx ring still works.
+  post_rx_buffers(1, 2048, 0x80000);
+  std::vector<uint8_t> bytes(60, 3);
+  Packet* p = packet_from_bytes(*pool_, bytes);
+  EXPECT_EQ(port_->tx_burst(0, &p, 1), 1);
+}
+
+}  // namespace
+}  // namespace ferry::port
