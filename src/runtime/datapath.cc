@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <sys/epoll.h>
+
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "csum/offload_state.h"
 #include "proto/parser.h"
@@ -58,9 +61,15 @@ Worker::Worker(Datapath& dp, uint16_t index, int cpu)
       switcher_(dp.config_.switcher ? dp.config_.switcher() : std::make_unique<LearningSwitch>()),
       config_(dp.cell_),
       gso_(*pool_),
-      policy_(dp.config_.poll) {}
+      policy_(dp.config_.poll),
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {}
 
 Worker::~Worker() {
+  release_packets();
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+void Worker::release_packets() {
   join();
   for (PortState& ps : ports_) {
     for (TxQueue& t : ps.txq) {
@@ -72,6 +81,18 @@ Worker::~Worker() {
     for (uint16_t i = 0; i < p.n_staged; i++)
       free_packet(p.staged[i].pkt);
     p.n_staged = 0;
+    // Packets of this worker's pool still in the rings (all workers are stopped).
+    if (p.out) {
+      Handoff h[kBurst];
+      uint32_t k;
+      while ((k = p.out->pop(h, kBurst)) != 0) {
+        for (uint32_t i = 0; i < k; i++)
+          free_packet(h[i].pkt);
+      }
+      Packet* back[kBurst];
+      while ((k = p.returned->pop(back, kBurst)) != 0)
+        free_packets(back, k);
+    }
   }
 }
 
@@ -87,8 +108,12 @@ void Worker::prepare() {
     ps.txq.resize(std::min<uint16_t>(std::max<uint16_t>(p.max_queues(), 1), kMaxTxQueues));
     for (uint16_t q = 0; q < p.max_queues(); q++)
       rx_.emplace_back(id, q);
-    for (int fd : dp_.ports_[id].options.wait_fds)
-      loop_.add(fd, 0x001 /*EPOLLIN*/, [](uint32_t) {});
+    for (int fd : dp_.ports_[id].options.wait_fds) {
+      struct epoll_event ev {};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    }
   }
   peers_.clear();
   peers_.resize(dp_.worker_count());
@@ -353,16 +378,14 @@ uint32_t Worker::drain_handoffs() {
 }
 
 void Worker::wait(uint32_t sleep_us) {
-  if (sleep_us < 1000) {
-    loop_.run_once(0);
-    struct timespec ts {
-      0, static_cast<long>(sleep_us) * 1000
-    };
-    nanosleep(&ts, nullptr);
-  } else {
-    // Wakes early when a port fd becomes readable or a control message arrives.
-    loop_.run_once(static_cast<int>(sleep_us / 1000));
-  }
+  // Control events first (vhost-user messages), then sleep until a port fd is readable
+  // or the timeout passes.
+  loop_.run_once(0);
+  struct epoll_event events[8];
+  struct timespec ts {
+    0, static_cast<long>(sleep_us) * 1000
+  };
+  if (epoll_pwait2(epoll_fd_, events, 8, &ts, nullptr) > 0) counters_.wakeups++;
 }
 
 void Worker::loop_main() {
@@ -431,8 +454,12 @@ Datapath::Datapath(DatapathConfig config)
 
 Datapath::~Datapath() {
   stop();
-  workers_.clear();  // frees buffered packets while the ports still exist
+  // Buffered packets first, then the ports (they hold pool buffers and use the workers'
+  // event loops), then the workers and their pools.
+  for (auto& w : workers_)
+    w->release_packets();
   ports_.clear();
+  workers_.clear();
 }
 
 uint16_t Datapath::next_worker() const {

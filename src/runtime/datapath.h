@@ -132,7 +132,8 @@ class Worker {
     uint16_t n_staged = 0;
   };
 
-  void prepare();  // after ports were added, before the first run_once
+  void prepare();          // after ports were added, before the first run_once
+  void release_packets();  // stops and frees what the worker still buffers
   void loop_main();
   void process(uint16_t in_port, Packet** pkts, uint16_t n);
   void route(uint16_t out_port, Packet* pkt);
@@ -167,6 +168,7 @@ class Worker {
   std::atomic<bool> running_{false};
   std::thread thread_;
   uint32_t turn_ = 0;
+  int epoll_fd_ = -1;  // the ports' wait fds, for sleeping
 };
 
 class Datapath {
