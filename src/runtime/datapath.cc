@@ -106,6 +106,11 @@ void Worker::prepare() {
     ps.owned = true;
     port::Port& p = dp_.port(id);
     ps.txq.resize(std::min<uint16_t>(std::max<uint16_t>(p.max_queues(), 1), kMaxTxQueues));
+    for (TxQueue& t : ps.txq) {
+      // Never below one 64 KiB TSO frame: a smaller limit would only split bursts.
+      t.dql.set_min_limit(kDqlMinLimit);
+      t.dql.reset(monotonic_ns());
+    }
     for (uint16_t q = 0; q < p.max_queues(); q++)
       rx_.emplace_back(id, q);
     for (int fd : dp_.ports_[id].options.wait_fds) {

@@ -54,6 +54,8 @@ inline constexpr uint16_t kBurst = 64;
 // A tx buffer is flushed once it holds this many packets (3/4 of a burst).
 inline constexpr uint16_t kTxFlushThreshold = kBurst * 3 / 4;
 inline constexpr uint16_t kMaxTxQueues = 8;
+// The byte queue limit of an output queue never goes below this.
+inline constexpr uint32_t kDqlMinLimit = 64 * 1024;
 
 struct PortOptions {
   int worker = -1;            // owning worker; -1: the least loaded
