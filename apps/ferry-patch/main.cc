@@ -87,6 +87,11 @@ void dump(const std::vector<std::unique_ptr<port::VhostUserPort>>& ports) {
     port::QueueStats s = p->stats();
     std::string text = port::format_stats("port " + p->name(), s);
     std::fputs(text.c_str(), stdout);
+    for (uint16_t q = 0; q < p->max_queues() && p->max_queues() > 1; q++) {
+      const port::QueueStats& qs = p->queue_stats(q);
+      std::printf("  queue %u: rx %" PRIu64 " tx %" PRIu64 " drops %" PRIu64 "\n", q, qs.rx.packets,
+                  qs.tx.packets, qs.rx.total_drops() + qs.tx.total_drops());
+    }
     const port::NetControlState& c = p->control_state();
     std::printf("  features 0x%" PRIx64 " %s%s\n", p->features(),
                 virtio::features_to_string(p->features()).c_str(), p->packed() ? " (packed)" : "");

@@ -78,6 +78,22 @@ class RxWriter {
   uint32_t off_ = 0;
 };
 
+// Puts p's vlan_tci() back into the frame as an 802.1Q tag after the MAC addresses.
+bool insert_vlan_tag(Packet* p) {
+  if (p->data_len() < 12) return false;
+  uint8_t* d = p->prepend(4);
+  if (d == nullptr) return false;
+  std::memmove(d, d + 4, 12);
+  uint16_t tci = p->vlan_tci();
+  d[12] = 0x81;
+  d[13] = 0x00;
+  d[14] = static_cast<uint8_t>(tci >> 8);
+  d[15] = static_cast<uint8_t>(tci);
+  p->shift_offsets(4);
+  p->clear_vlan_tci();
+  return true;
+}
+
 }  // namespace
 
 uint64_t vhost_user_port_default_features() {
@@ -466,6 +482,12 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
   uint16_t i = 0;
   for (; i < n; i++) {
     Packet* p = pkts[i];
+    // virtio-net has no VLAN offload: a stripped tag goes back into the frame.
+    if (p->has_vlan_tci() && !insert_vlan_tag(p)) {
+      d.drop(DropReason::kTooBig);
+      free_packet(p);
+      continue;
+    }
     if (p->is_gso()) {
       if (!guest_takes_gso(p->gso_type())) {
         d.drop(DropReason::kOffloadUnsupported);

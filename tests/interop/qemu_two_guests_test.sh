@@ -48,9 +48,9 @@ wait_for 50 test -S "$work/b.sock" || fail "ferry-patch did not create its socke
 dev=""
 [ "$ring" = packed ] && dev=",packed=on"
 start_guest a "$work/a.sock" 52:54:00:00:00:0a "$dev" \
-  "ip=10.0.0.1/24 run=\"iperf3 -s -D; until ping -c1 -W1 10.0.0.2 >/dev/null; do sleep 0.5; done; ping -c 3 10.0.0.2 && echo PING_A_OK; echo FEATURES \$(cat /sys/class/net/eth0/device/features); while true; do sleep 100; done\""
+  "ip=10.0.0.1/24 mq=2 run=\"iperf3 -s -D; until ping -c1 -W1 10.0.0.2 >/dev/null; do sleep 0.5; done; ping -c 3 10.0.0.2 && echo PING_A_OK; echo FEATURES \$(cat /sys/class/net/eth0/device/features); while true; do sleep 100; done\""
 start_guest b "$work/b.sock" 52:54:00:00:00:0b "$dev" \
-  "ip=10.0.0.2/24 run=\"until ping -c1 -W1 10.0.0.1 >/dev/null; do sleep 0.5; done; ping -c 3 10.0.0.1 && echo PING_B_OK; echo FEATURES \$(cat /sys/class/net/eth0/device/features); sleep 1; iperf3 -c 10.0.0.1 -t 3 -f m && echo IPERF_FWD_OK; iperf3 -c 10.0.0.1 -t 3 -R -f m && echo IPERF_REV_OK; echo B_DONE\""
+  "ip=10.0.0.2/24 mq=2 run=\"until ping -c1 -W1 10.0.0.1 >/dev/null; do sleep 0.5; done; ping -c 3 10.0.0.1 && echo PING_B_OK; echo FEATURES \$(cat /sys/class/net/eth0/device/features); sleep 1; iperf3 -c 10.0.0.1 -t 3 -f m && echo IPERF_FWD_OK; iperf3 -c 10.0.0.1 -t 3 -R -f m && echo IPERF_REV_OK; echo B_DONE\""
 
 wait_for 1000 grep -qs B_DONE "$work/b.log" || fail "guest B did not finish in 100 s"
 wait_for 100 grep -qs PING_A_OK "$work/a.log" || fail "guest A could not ping guest B"
@@ -62,7 +62,7 @@ grep 'receiver' "$work/b.log" | sed 's/^/iperf3: /'
 kill -USR1 "$ferry_pid"
 wait_for 50 grep -q '^stats name=B' "$work/ferry.out" || fail "no counters from ferry-patch"
 grep '^stats' "$work/ferry.out"
-grep -E "control commands|drop " "$work/ferry.out" || true
+grep -E "control commands|drop |queue [0-9]:" "$work/ferry.out" || true
 
 python3 - "$work/a.log" "$work/b.log" "$ring" <<'PY' || fail "negotiated features are wrong"
 import sys

@@ -313,6 +313,32 @@ TEST_F(VhostUserPortTest, ChecksumFinishedAndGsoRefusedForGuestWithoutOffloads) 
   EXPECT_EQ(pool_->available(), pool_->capacity());
 }
 
+TEST_F(VhostUserPortTest, StrippedVlanTagIsInsertedForTheGuest) {
+  start(kBase | feature_bit(VIRTIO_NET_F_GUEST_CSUM));
+  post_rx_buffers(1, 2048, 0x80000);
+  std::vector<uint8_t> f(60);
+  for (size_t i = 0; i < f.size(); i++)
+    f[i] = static_cast<uint8_t>(i);
+  Packet* p = packet_from_bytes(*pool_, f);
+  p->set_vlan_tci(0x2064);
+  p->set_csum_partial(34, 6);
+  EXPECT_EQ(port_->tx_burst(0, &p, 1), 1);
+  virtio::DriverUsed u;
+  ASSERT_TRUE(drivers_[0]->get_used(&u));
+  EXPECT_EQ(u.len, 12u + 64u);
+  virtio_net_hdr_v1 h;
+  std::memcpy(&h, mem_ + 0x80000, sizeof(h));
+  EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+  EXPECT_EQ(h.csum_start, 38);  // moved with the tag
+  const uint8_t* frame = mem_ + 0x80000 + 12;
+  EXPECT_EQ(frame[11], 11);
+  EXPECT_EQ(frame[12], 0x81);
+  EXPECT_EQ(frame[13], 0x00);
+  EXPECT_EQ(frame[14], 0x20);
+  EXPECT_EQ(frame[15], 0x64);
+  EXPECT_EQ(frame[16], 12);
+}
+
 TEST_F(VhostUserPortTest, ControlQueueCommandsAreAnsweredAndRecorded) {
   start(kBase | feature_bit(VIRTIO_NET_F_CTRL_VQ) | feature_bit(VIRTIO_NET_F_CTRL_RX) |
         feature_bit(VIRTIO_NET_F_CTRL_VLAN));
