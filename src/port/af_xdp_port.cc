@@ -50,7 +50,9 @@ void collect(const char* fmt, va_list ap) {
   std::string line(buf);
   while (!line.empty() && (line.back() == '\n' || line.back() == ' '))
     line.pop_back();
-  if (line.empty()) return;
+  // libbpf notes about ELF sections of libxdp's own program are not news.
+  if (line.empty() || line.find("skipping unrecognized data section") != std::string::npos) return;
+  if (g_lib_messages->find(line) != std::string::npos) return;
   if (!g_lib_messages->empty()) *g_lib_messages += "; ";
   *g_lib_messages += line;
 }
