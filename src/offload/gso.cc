@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "csum/ip_checksum.h"
+#include "csum/packet_checksum.h"
 #include "csum/raw_sum.h"
 #include "offload/gso_plan.h"
 #include "offload/tunnel.h"
@@ -205,6 +206,15 @@ GsoError build_plan(const Packet& in, const GsoConfig& config, GsoPlan& p) {
   }
   const uint8_t l4_proto = (type & (kGsoTcpv4 | kGsoTcpv6)) ? IPPROTO_TCP : IPPROTO_UDP;
   p.pseudo0 = pseudo_sum(p.tmpl, p.l3, p.v4, l4_proto, 0);
+  if (!p.v4 && p.l4 != p.l3 + proto::kIpv6HeaderLen) {
+    // Extension headers: a Routing header puts the final destination into the pseudo
+    // header (RFC 8200 8.1); the checksum layer knows where to find it.
+    csum::L4Span span;
+    if (csum::locate_l4(in, p.tunnel ? csum::Layer::kInner : csum::Layer::kOuter, &span) ==
+        csum::CsumError::kOk) {
+      p.pseudo0 = csum::sub(span.pseudo_sum, __builtin_bswap32(span.l4_len));
+    }
+  }
   if (p.tunnel) p.outer_pseudo0 = pseudo_sum(p.tmpl, p.outer_l3, p.outer_v4, IPPROTO_UDP, 0);
   p.payload_len = p.in_len - p.hdr_len;
   if (p.payload_len == 0) return GsoError::kNoPayload;
@@ -216,7 +226,7 @@ GsoError build_plan(const Packet& in, const GsoConfig& config, GsoPlan& p) {
 }
 
 // Appends payload bytes to a segment, continuing in new buffers of the pool when the
-// current one is full, and sums them on the way (while they are in L1).
+// current one is full, and sums them on the way.
 class PayloadWriter {
  public:
   PayloadWriter(BufferPool& pool, Packet* head, bool sum)
@@ -230,9 +240,11 @@ class PayloadWriter {
         room = cur_->tailroom();
       }
       const uint32_t k = n < room ? n : room;
-      uint8_t* dst = cur_->append(k);
-      std::memcpy(dst, src, k);
-      if (want_sum_) sum_ = csum::add_at(sum_, csum::raw_sum(dst, k), written_);
+      // Sum the source, not the copy: loads from bytes just stored wait for the stores
+      // to drain, loads from the source find it in cache, and the copy then reads it
+      // from L1.
+      if (want_sum_) sum_ = csum::add_at(sum_, csum::raw_sum(src, k), written_);
+      std::memcpy(cur_->append(k), src, k);
       written_ += k;
       src += k;
       n -= k;
@@ -302,21 +314,34 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
   // continues in buffers taken one by one.
   if (!pool_.alloc_bulk(out, count)) return GsoError::kNoBuffers;
   const bool linear = !in.is_chained();
+  // Headers are rewritten before the payload is copied when nothing depends on the
+  // payload (no checksum over it, no header inside it): right after a 1.4 KB copy the
+  // store buffer is full and every header store would wait for it to drain.
+  const bool headers_first = !want_sum && !p.reparse;
+  auto fixups = [&](SegmentInfo& si) {
+    p.l4_handler->fixup(p, si);
+    if (p.tunnel) {
+      p.tunnel_handler->fixup(p, si);
+      const uint32_t id_add = p.gso_partial || (p.gso_type & kGsoTcpFixedId) ? 0 : si.index;
+      fixup_ip(si.pkt->data(), p.outer_l3, p.outer_v4, si.len,
+               static_cast<uint16_t>(p.outer_ip_id0 + id_add), p.outer_ip_base);
+    }
+  };
+  const uint32_t head_len = p.hdr_len + p.extra_len;
   for (uint32_t i = 0; i < count; i++) {
     Packet* s = out[i];
     const uint32_t offset = i * p.mss;
     const uint32_t plen = p.payload_len - offset < p.mss ? p.payload_len - offset : p.mss;
-    const uint32_t head_len = p.hdr_len + p.extra_len;
-    uint8_t* hdr = s->data();
-    std::memcpy(hdr, p.tmpl, p.hdr_len);
+    std::memcpy(s->append(head_len), p.tmpl, p.hdr_len);
+    SegmentInfo si{s, i, count, offset, plen, head_len + plen, 0, 0};
+    if (headers_first) fixups(si);
+
     PayloadWriter w(pool_, s, want_sum);
     bool ok;
-    if (linear && head_len + plen <= s->tailroom()) {
+    if (linear && plen <= s->tailroom()) {
       // The common case: one contiguous slice into one buffer.
-      s->append(head_len);
       ok = w.write(in.data() + p.hdr_len + offset, plen);
     } else {
-      s->append(head_len);
       ok = true;
       for_each_span(in, p.hdr_len + offset, plen, [&](const uint8_t* src, uint32_t n) {
         if (ok) ok = w.write(src, n);
@@ -329,6 +354,8 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
     }
     w.finish();
     if (w.chained()) stats_.chained_outputs++;
+    si.payload_sum = w.sum();
+    if (!headers_first) fixups(si);
 
     s->set_packet_type(in.packet_type());
     s->set_l3_offset(in.l3_offset());
@@ -339,15 +366,6 @@ GsoError GsoEngine::segment_impl(const Packet& in, Packet** out, uint32_t capaci
     s->set_in_port(in.in_port());
     if (in.has_rss_hash()) s->set_rss_hash(in.rss_hash());
     if (in.has_vlan_tci()) s->set_vlan_tci(in.vlan_tci());
-
-    SegmentInfo si{s, i, count, offset, plen, s->pkt_len(), w.sum(), 0};
-    p.l4_handler->fixup(p, si);
-    if (p.tunnel) {
-      p.tunnel_handler->fixup(p, si);
-      const uint32_t id_add = p.gso_partial || (p.gso_type & kGsoTcpFixedId) ? 0 : i;
-      fixup_ip(s->data(), p.outer_l3, p.outer_v4, si.len,
-               static_cast<uint16_t>(p.outer_ip_id0 + id_add), p.outer_ip_base);
-    }
     if (p.reparse) {
       proto::parse_packet(*s);
     } else if (p.outer_csum_state_l4 != kNoOffset) {

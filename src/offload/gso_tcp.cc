@@ -32,8 +32,13 @@ void tcp_fixup(const GsoPlan& p, SegmentInfo& seg) {
   // Whole-word stores: the checksum below reads these bytes right back.
   store_be32(&th->seq, load_be32(p.tmpl + p.l4 + 4) + seg.offset);
   // Linux tcp_gso_segment: FIN and PSH belong to the last segment, CWR to the first.
-  if (!seg.last()) th->flags &= static_cast<uint8_t>(~(proto::kTcpFin | proto::kTcpPsh));
-  if (!seg.first()) th->flags &= static_cast<uint8_t>(~proto::kTcpCwr);
+  // (Fields come from the template: reading back bytes just copied can stall on the
+  // store buffer the payload copy filled.)
+  const auto* tt = reinterpret_cast<const proto::TcpHeader*>(p.tmpl + p.l4);
+  uint8_t flags = tt->flags;
+  if (!seg.last()) flags &= static_cast<uint8_t>(~(proto::kTcpFin | proto::kTcpPsh));
+  if (!seg.first()) flags &= static_cast<uint8_t>(~proto::kTcpCwr);
+  th->flags = flags;
 
   const uint32_t l4_len = seg.len - p.l4;
   const uint32_t ps = pseudo_with_len(p.pseudo0, p.v4, l4_len);
@@ -42,7 +47,7 @@ void tcp_fixup(const GsoPlan& p, SegmentInfo& seg) {
     seg.pkt->set_csum_partial(p.l4, offsetof(proto::TcpHeader, checksum));
   } else {
     store_unaligned<uint16_t>(&th->checksum, 0);
-    const uint32_t hl = th->header_len();
+    const uint32_t hl = tt->header_len();
     uint32_t sum = csum::add_at(csum::raw_sum(th, hl), seg.payload_sum, hl);
     store_unaligned<uint16_t>(&th->checksum, csum::finish(csum::add(ps, sum)));
   }

@@ -298,6 +298,109 @@ TEST_F(GsoTest, JumboSegmentsContinueInFurtherBuffers) {
   free_packet(in);
 }
 
+TEST_F(GsoTest, VlanTagAndIpv4OptionsAreCopiedToEverySegment) {
+  FlowSpec s;
+  s.payload = 3 * kMss + 10;
+  Bytes plain = testing::flow_frame(s);
+  // 802.1Q tag after the MACs, and 8 bytes of IPv4 options (NOP padding + a timestamp).
+  Bytes frame(plain.begin(), plain.begin() + 12);
+  const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x64};
+  frame.insert(frame.end(), tag, tag + 4);
+  frame.insert(frame.end(), plain.begin() + 12, plain.begin() + 14 + 20);
+  const uint8_t opts[8] = {1, 1, 1, 1, 1, 1, 1, 0};
+  frame.insert(frame.end(), opts, opts + 8);
+  frame.insert(frame.end(), plain.begin() + 14 + 20, plain.end());
+  frame[18] = 0x47;
+  store_be16(&frame[20], static_cast<uint16_t>(frame.size() - 18));
+  Packet* in = make(frame, kGsoTcpv4, kMss, {5, 17});
+  ASSERT_EQ(in->l3_offset(), 18);
+  ASSERT_EQ(in->l4_offset(), 18 + 28);
+  GsoEngine gso(*pool_);
+  Result r = run(gso, *in);
+  ASSERT_EQ(r.error, GsoError::kOk);
+  ASSERT_EQ(r.segs.size(), 4u);
+  for (Packet* p : r.segs) {
+    EXPECT_EQ(load_be16(p->data() + 12), 0x8100);
+    EXPECT_EQ(p->data()[18], 0x47);
+  }
+  check_segments(r.segs, frame, 18 + 28 + 32, 18 + 28 + 32, kMss);
+  free_all(r.segs);
+  free_packet(in);
+}
+
+// IPv6 extension headers stay in every segment; with a Segment Routing header the
+// pseudo header takes the final destination (RFC 8200 8.1), which verify_all() checks.
+TEST_F(GsoTest, Ipv6ExtensionHeadersAndRoutingHeaderPseudoHeader) {
+  for (bool srh : {false, true}) {
+    FlowSpec s;
+    s.v6 = true;
+    s.payload = 3 * kMss + 1;
+    Bytes plain = testing::flow_frame(s);
+    Bytes ext(srh ? 24 : 8, 0);
+    ext[0] = IPPROTO_TCP;
+    if (srh) {
+      ext[1] = 2;  // 24 bytes
+      ext[2] = 4;  // Segment Routing
+      ext[3] = 1;  // segments left
+      for (int i = 0; i < 16; i++)
+        ext[8 + i] = static_cast<uint8_t>(0xa0 + i);
+    }
+    Bytes frame(plain.begin(), plain.begin() + 54);
+    frame[20] = srh ? IPPROTO_ROUTING : IPPROTO_HOPOPTS;
+    frame.insert(frame.end(), ext.begin(), ext.end());
+    frame.insert(frame.end(), plain.begin() + 54, plain.end());
+    store_be16(&frame[18], static_cast<uint16_t>(frame.size() - 54));
+    Packet* in = make(frame, kGsoTcpv6, kMss);
+    ASSERT_EQ(in->l4_offset(), 54 + ext.size());
+    GsoEngine gso(*pool_);
+    Result r = run(gso, *in);
+    ASSERT_EQ(r.error, GsoError::kOk);
+    ASSERT_EQ(r.segs.size(), 4u);
+    const uint32_t hdr = 54 + static_cast<uint32_t>(ext.size()) + 32;
+    check_segments(r.segs, frame, hdr, hdr, kMss);
+    free_all(r.segs);
+    free_packet(in);
+  }
+}
+
+TEST_F(GsoTest, UnsupportedCombinationsAreCounted) {
+  GsoEngine gso(*pool_);
+  FlowSpec u;
+  u.udp = true;
+  u.payload = 3000;
+  // UFO inside a tunnel.
+  Packet* p = make(testing::flow_frame(u), kGsoUdp, 1480);
+  Tunnel tun(TunnelConfig{});
+  ASSERT_EQ(tun.encap(*p), TunnelError::kOk);
+  Result r = run(gso, *p);
+  EXPECT_EQ(r.error, GsoError::kUnsupported);
+  free_packet(p);
+  // GRE with sequence numbers.
+  FlowSpec s;
+  s.payload = 3000;
+  p = make(testing::flow_frame(s), kGsoTcpv4, kMss);
+  TunnelConfig gc;
+  gc.kind = TunnelKind::kGre;
+  Tunnel gre(gc);
+  ASSERT_EQ(gre.encap(*p), TunnelError::kOk);
+  uint8_t* g = p->data() + p->l4_offset();
+  store_be16(g, 0x1000);  // S bit; the header now claims 8 bytes, so re-parse
+  r = run(gso, *p);
+  EXPECT_EQ(r.error, GsoError::kUnsupported);
+  free_packet(p);
+  // UFO with IPv4 options.
+  Bytes f = testing::flow_frame(u);
+  const uint8_t opts[4] = {1, 1, 1, 0};
+  f.insert(f.begin() + 34, opts, opts + 4);
+  f[14] = 0x46;
+  store_be16(&f[16], static_cast<uint16_t>(f.size() - 14));
+  p = make(f, kGsoUdp, 1480);
+  r = run(gso, *p);
+  EXPECT_EQ(r.error, GsoError::kUnsupported);
+  free_packet(p);
+  EXPECT_EQ(gso.stats().rejected[static_cast<size_t>(GsoError::kUnsupported)], 3u);
+}
+
 // --- UDP -------------------------------------------------------------------------------
 
 TEST_F(GsoTest, UdpL4SegmentationMakesDatagrams) {
