@@ -151,7 +151,7 @@ inline Bytes build_frame(const FlowSpec& fs, const SegSpec& ss) {
     f[l4 + 12] = static_cast<uint8_t>((l4_hdr / 4) << 4);
     f[l4 + 13] = ss.flags;
     put16(f, l4 + 14, fs.window);
-    std::memcpy(&f[l4 + 20], fs.options.data(), fs.options.size());
+    if (!fs.options.empty()) std::memcpy(&f[l4 + 20], fs.options.data(), fs.options.size());
   }
   f.insert(f.end(), ss.payload.begin(), ss.payload.end());
   fill_l4(f, l3, l4, fs.v6, proto);
