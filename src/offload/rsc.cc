@@ -18,8 +18,8 @@ namespace {
 
 using proto::Ipv4Header;
 using proto::Ipv6Header;
-using proto::TcpHeader;
 using proto::kIpv6HeaderLen;
+using proto::TcpHeader;
 
 constexpr uint8_t kFinalizeFlags =
     proto::kTcpFin | proto::kTcpUrg | proto::kTcpRst | proto::kTcpEce | proto::kTcpCwr;
@@ -81,6 +81,7 @@ struct Rsc::Frame {
 // One cached segment: the first frame of a flow plus the payload merged behind it.
 struct Rsc::Seg {
   Packet* head = nullptr;
+  Packet* last = nullptr;  // last buffer segment of the chain (appends do not walk it)
   uint32_t hash = 0;
   uint16_t l3 = 0;
   uint16_t l4 = 0;
@@ -96,7 +97,8 @@ struct Rsc::Seg {
 
 struct Rsc::Chain {
   bool v6 = false;
-  std::vector<Seg> segs;
+  std::vector<Seg> segs;         // arrival order
+  std::vector<uint32_t> hashes;  // segs[i].hash, packed so the flow lookup scans little
   uint64_t deadline = kNoDeadline;
   RscChainStats* stats = nullptr;
 };
@@ -262,9 +264,10 @@ bool Rsc::handle(Packet* p, uint64_t now_ns, Packet** out, uint32_t* produced) {
     finalize = true;
   }
   if (finalize) {
-    for (uint32_t i = 0; i < chain->segs.size(); i++) {
+    for (uint32_t i = 0; i < chain->hashes.size(); i++) {
+      if (chain->hashes[i] != f.hash) continue;
       const Seg& s = chain->segs[i];
-      if (s.hash != f.hash || s.l3 != f.l3) continue;
+      if (s.l3 != f.l3) continue;
       const uint8_t* o = s.head->data();
       const uint32_t addr = chain->v6 ? kIpv6Src : kIpv4Src;
       const uint32_t addr_len = chain->v6 ? 32 : 8;
@@ -291,9 +294,11 @@ void Rsc::coalesce(Chain& chain, Packet* p, const Frame& f, uint64_t now_ns, Pac
   const uint32_t addr_len = chain.v6 ? 32 : 8;
   uint32_t idx = 0;
   const uint32_t nsegs = static_cast<uint32_t>(chain.segs.size());
+  const uint32_t* hashes = chain.hashes.data();
   for (; idx < nsegs; idx++) {
+    if (hashes[idx] != f.hash) continue;
     const Seg& s = chain.segs[idx];
-    if (s.hash != f.hash || s.l3 != f.l3) continue;
+    if (s.l3 != f.l3) continue;
     const uint8_t* o = s.head->data();
     if (std::memcmp(o + f.l3 + addr, d + f.l3 + addr, addr_len) == 0 &&
         std::memcmp(o + s.l4, d + f.l4, 4) == 0 && std::memcmp(o, d, f.l3) == 0) {
@@ -386,7 +391,8 @@ void Rsc::coalesce(Chain& chain, Packet* p, const Frame& f, uint64_t now_ns, Pac
   trim_packet(p, f.end);
   p->adj(f.l4 + f.tcp_len);
   p->reset_metadata();
-  s.head->append_segment(p);
+  s.head->append_segment_after(s.last, p);
+  s.last = p->last_segment();
   s.frames++;
 }
 
@@ -408,6 +414,7 @@ void Rsc::cache(Chain& chain, Packet* p, const Frame& f, uint64_t now_ns, Packet
   trim_packet(p, f.end);
   Seg s;
   s.head = p;
+  s.last = p->last_segment();
   s.hash = f.hash;
   s.l3 = f.l3;
   s.l4 = f.l4;
@@ -416,14 +423,32 @@ void Rsc::cache(Chain& chain, Packet* p, const Frame& f, uint64_t now_ns, Packet
   s.payload = f.payload;
   s.max_seg = static_cast<uint16_t>(f.payload);
   chain.segs.push_back(s);
+  chain.hashes.push_back(s.hash);
   cs.cached++;
 }
 
 // Takes segment `index` out of the chain and returns its packet, marked if coalesced.
 Packet* Rsc::finish(Chain& chain, uint32_t index) {
-  const Seg s = chain.segs[index];
+  Packet* p = mark(chain, chain.segs[index]);
   chain.segs.erase(chain.segs.begin() + index);
+  chain.hashes.erase(chain.hashes.begin() + index);
   if (chain.segs.empty()) chain.deadline = kNoDeadline;
+  return p;
+}
+
+// The first `count` segments leave at once (timer, flush): one erase, not one per segment.
+uint32_t Rsc::finish_front(Chain& chain, uint32_t count, Packet** out) {
+  count = std::min<uint32_t>(count, static_cast<uint32_t>(chain.segs.size()));
+  for (uint32_t i = 0; i < count; i++)
+    out[i] = mark(chain, chain.segs[i]);
+  chain.segs.erase(chain.segs.begin(), chain.segs.begin() + count);
+  chain.hashes.erase(chain.hashes.begin(), chain.hashes.begin() + count);
+  if (chain.segs.empty()) chain.deadline = kNoDeadline;
+  return count;
+}
+
+// Marks a leaving segment's packet with its RSC info if anything was merged into it.
+Packet* Rsc::mark(Chain& chain, const Seg& s) {
   Packet* p = s.head;
   if (s.coalesced || s.dup_acks != 0) {
     p->set_rsc_info(static_cast<uint16_t>(s.packets), s.dup_acks);
@@ -442,10 +467,9 @@ uint32_t Rsc::poll(uint64_t now_ns, Packet** out, uint32_t cap) {
   for (Chain* c : chains_) {
     if (c->deadline > now_ns || produced == cap) continue;
     c->stats->timer_fired++;
-    while (!c->segs.empty() && produced < cap) {
-      out[produced++] = finish(*c, 0);
-      c->stats->timer_drained++;
-    }
+    const uint32_t n = finish_front(*c, cap - produced, out + produced);
+    produced += n;
+    c->stats->timer_drained += n;
   }
   stats_.packets_out += produced;
   return produced;
@@ -454,10 +478,9 @@ uint32_t Rsc::poll(uint64_t now_ns, Packet** out, uint32_t cap) {
 uint32_t Rsc::flush(Packet** out, uint32_t cap) {
   uint32_t produced = 0;
   for (Chain* c : chains_) {
-    while (!c->segs.empty() && produced < cap) {
-      out[produced++] = finish(*c, 0);
-      c->stats->flushed++;
-    }
+    const uint32_t n = finish_front(*c, cap - produced, out + produced);
+    produced += n;
+    c->stats->flushed += n;
   }
   stats_.packets_out += produced;
   return produced;
@@ -475,6 +498,7 @@ void Rsc::purge_chain(Chain& chain) {
     free_packet(s.head);
   }
   chain.segs.clear();
+  chain.hashes.clear();
   chain.deadline = kNoDeadline;
 }
 

@@ -150,6 +150,8 @@ class Rsc {
   void cache(Chain& chain, Packet* p, const Frame& f, uint64_t now_ns, Packet** out,
              uint32_t* produced);
   Packet* finish(Chain& chain, uint32_t index);
+  uint32_t finish_front(Chain& chain, uint32_t count, Packet** out);
+  Packet* mark(Chain& chain, const Seg& s);
   void purge_chain(Chain& chain);
 
   RscConfig config_;

@@ -24,6 +24,7 @@
 #include "pcap/pcap_file.h"
 #include "proto/parser.h"
 #include "proto/tcp.h"
+#include "virtio/net_header.h"
 
 namespace ferry::offload {
 namespace {
@@ -461,6 +462,33 @@ TEST_F(RscTest, InOrderSegmentsCoalesceIntoOneChain) {
     EXPECT_EQ(cs.flushed, 1u);
     EXPECT_EQ(cs.rsc_out, 1u);
     expect_accounted();
+  }
+}
+
+// What the guest sees: the virtio-net header of a coalesced packet carries RSC_INFO with
+// the segment and duplicate-ACK counts in csum_start/csum_offset, the GSO type, and no
+// DATA_VALID (the checksums were not recomputed).
+TEST_F(RscTest, CoalescedPacketVirtioHeader) {
+  for (bool v6 : {false, true}) {
+    for (Packet* p : out_)
+      free_packet(p);
+    out_.clear();
+    rsc_.reset();
+    run({make({.v6 = v6, .seq = 1000, .ack = 9}), make({.v6 = v6, .seq = 1100, .ack = 9}),
+         make({.v6 = v6, .seq = 1200, .ack = 9})});
+    auto out = run1({.v6 = v6, .seq = 1000, .ack = 9, .payload = 0});  // duplicate ACK
+    ASSERT_EQ(out.size(), 2u);
+    virtio_net_hdr_v1 h;
+    ASSERT_EQ(virtio::packet_to_header(*out[0], 1, &h), virtio::NetHdrError::kNone);
+    EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_RSC_INFO);  // and not DATA_VALID
+    EXPECT_EQ(h.gso_type, v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4);
+    EXPECT_EQ(le16toh(h.gso_size), 100u);
+    EXPECT_EQ(le16toh(h.csum_start), 3u);   // rsc.segments
+    EXPECT_EQ(le16toh(h.csum_offset), 1u);  // rsc.dup_acks
+    // The frame that was passed on is a plain packet.
+    ASSERT_EQ(virtio::packet_to_header(*out[1], 1, &h), virtio::NetHdrError::kNone);
+    EXPECT_EQ(h.flags & VIRTIO_NET_HDR_F_RSC_INFO, 0);
+    EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
   }
 }
 
