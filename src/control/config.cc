@@ -50,6 +50,28 @@ struct Ctx {
   }
 };
 
+bool parse_ipv4(std::string_view text, uint32_t* ip) {
+  uint32_t v = 0, part = 0;
+  int parts = 0, digits = 0;
+  for (size_t i = 0; i <= text.size(); i++) {
+    if (i == text.size() || text[i] == '.') {
+      if (digits == 0 || part > 255) return false;
+      v = v << 8 | part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (text[i] >= '0' && text[i] <= '9' && digits < 3) {
+      part = part * 10 + static_cast<uint32_t>(text[i] - '0');
+      digits++;
+    } else {
+      return false;
+    }
+  }
+  if (parts != 4) return false;
+  *ip = v;
+  return true;
+}
+
 int line_of(const toml::node& n) {
   return static_cast<int>(n.source().begin.line);
 }
@@ -161,7 +183,13 @@ bool parse_port(Ctx& c, const toml::table& t, size_t index, PortSpec* p) {
       !get_int_list(c, t, prefix, "trunks", 0, 4094, &trunks) ||
       !get_bool(c, t, prefix, "flood", &p->forwarding.flood) ||
       !get_bool(c, t, prefix, "learning", &p->forwarding.learning) ||
-      !get_bool(c, t, prefix, "enabled", &p->forwarding.enabled)) {
+      !get_bool(c, t, prefix, "enabled", &p->forwarding.enabled) ||
+      !get_int(c, t, prefix, "native_vlan", -1, 4094, &p->forwarding.native_vlan) ||
+      !get_bool(c, t, prefix, "native_tagged", &p->forwarding.native_tagged) ||
+      !get_bool(c, t, prefix, "provider", &p->forwarding.provider) ||
+      !get_bool(c, t, prefix, "arp_suppress", &p->forwarding.arp_suppress) ||
+      !get_bool(c, t, prefix, "drop_l3_unicast_in_l2_multicast",
+                &p->forwarding.drop_l3_unicast_in_l2_multicast)) {
     return false;
   }
   p->forwarding.name = p->name;
@@ -170,9 +198,11 @@ bool parse_port(Ctx& c, const toml::table& t, size_t index, PortSpec* p) {
     p->forwarding.vlan_mode = runtime::VlanMode::kAccess;
   } else if (vlan_mode == "trunk") {
     p->forwarding.vlan_mode = runtime::VlanMode::kTrunk;
+  } else if (vlan_mode == "dot1q-tunnel") {
+    p->forwarding.vlan_mode = runtime::VlanMode::kDot1qTunnel;
   } else {
     return c.fail(t.get("vlan_mode"), p->line, prefix + "vlan_mode",
-                  "expected \"access\" or \"trunk\"");
+                  "expected \"access\", \"trunk\" or \"dot1q-tunnel\"");
   }
   if (mode == "client") {
     p->client = true;
@@ -188,6 +218,17 @@ bool parse_port(Ctx& c, const toml::table& t, size_t index, PortSpec* p) {
         return c.fail(&e, p->line, prefix + "allowed_macs", "expected \"aa:bb:cc:dd:ee:ff\"");
       }
       p->forwarding.allowed_macs.push_back(mac);
+    }
+  }
+  if (const toml::node* n = t.get("allowed_ips")) {
+    if (!n->is_array())
+      return c.fail(n, p->line, prefix + "allowed_ips", "expected an array of IPv4 strings");
+    for (const toml::node& e : *n->as_array()) {
+      uint32_t ip = 0;
+      if (!e.is_string() || !parse_ipv4(e.as_string()->get(), &ip)) {
+        return c.fail(&e, p->line, prefix + "allowed_ips", "expected \"a.b.c.d\"");
+      }
+      p->forwarding.allowed_ipv4.push_back(ip);
     }
   }
   uint64_t mac_value = 0;

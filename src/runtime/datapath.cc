@@ -12,7 +12,7 @@
 
 #include "csum/offload_state.h"
 #include "proto/parser.h"
-#include "runtime/learning_switch.h"
+#include "runtime/bridge_switcher.h"
 #include "runtime/packet_clone.h"
 
 namespace ferry::runtime {
@@ -58,7 +58,8 @@ Worker::Worker(Datapath& dp, uint16_t index, int cpu)
       index_(index),
       cpu_(cpu),
       pool_(BufferPool::create(pool_config(index, dp.config_))),
-      switcher_(dp.config_.switcher ? dp.config_.switcher() : std::make_unique<LearningSwitch>()),
+      switcher_(dp.config_.switcher ? dp.config_.switcher()
+                                    : std::make_unique<BridgeSwitcher>(*dp.bridge_, index == 0)),
       config_(dp.cell_),
       gso_(*pool_),
       policy_(dp.config_.poll),
@@ -98,7 +99,8 @@ void Worker::release_packets() {
 
 void Worker::prepare() {
   const uint16_t nports = dp_.port_count();
-  ports_.assign(nports, PortState());
+  ports_.clear();
+  ports_.resize(nports);
   rx_.clear();
   for (uint16_t id = 0; id < nports; id++) {
     PortState& ps = ports_[id];
@@ -164,6 +166,7 @@ uint32_t Worker::run_once() {
     port::Port& p = dp_.port(id);
     ps.caps = p.capabilities();
     ps.nq = std::max<uint16_t>(1, std::min<uint16_t>(p.num_queues(), ps.txq.size()));
+    if (ps.nq > 1 && ps.rss_nq != ps.nq) build_rss(ps);
   }
   uint32_t received = 0;
   Packet* pkts[kBurst];
@@ -199,8 +202,8 @@ void Worker::process(uint16_t in_port, Packet** pkts, uint16_t n) {
     Packet* p = pkts[i];
     in.counters.rx_bytes += p->pkt_len();
     p->set_in_port(in_port);
-    if (proto::parse_packet(*p) != proto::ParseError::kOk)
-      in.counters.drop(PipelineDrop::kParseError, 0);
+    // A frame that does not parse fully is still switched on its Ethernet header.
+    (void)proto::parse_packet(*p);
   }
   if (dp_.ports_[in_port].options.gro) {
     in.counters.gro_in += n;
@@ -229,14 +232,14 @@ void Worker::process(uint16_t in_port, Packet** pkts, uint16_t n) {
         }
         ports_[out].counters.cloned++;
       }
-      route(out, q);
+      route(out, q, i);
     });
   }
 }
 
-void Worker::route(uint16_t out_port, Packet* pkt) {
+void Worker::route(uint16_t out_port, Packet* pkt, uint16_t index) {
   PortState& ps = ports_[out_port];
-  if (!switcher_->egress(out_port, pkt)) {
+  if (!switcher_->egress(out_port, pkt, index)) {
     ps.counters.drop(PipelineDrop::kEgressFiltered);
     free_packet(pkt);
     return;
@@ -300,8 +303,12 @@ void Worker::output(uint16_t out_port, Packet* pkt) {
 void Worker::enqueue(uint16_t out_port, PortState& ps, Packet* pkt) {
   uint16_t q = 0;
   if (ps.nq > 1) {
-    uint32_t h = pkt->has_rss_hash() ? pkt->rss_hash() : flow_hash(*pkt);
-    q = static_cast<uint16_t>(h % ps.nq);
+    // RSS (Toeplitz, symmetric key, indirection table) picks the output queue, so both
+    // directions of a flow share one queue; frames it cannot classify use a flow hash.
+    steer::RssResult r;
+    if (ps.rss) r = ps.rss->classify(*pkt);
+    q = r.report != steer::HashReport::kNone ? static_cast<uint16_t>(r.queue % ps.nq)
+                                             : static_cast<uint16_t>(flow_hash(*pkt) % ps.nq);
   }
   TxQueue& t = ps.txq[q];
   if (t.n == 0) dirty_.push_back(static_cast<uint16_t>(out_port << 4 | q));
@@ -314,6 +321,18 @@ void Worker::enqueue(uint16_t out_port, PortState& ps, Packet* pkt) {
     ps.counters.txq[q].dql_flushes++;
     flush(out_port, q, t, true);
   }
+}
+
+void Worker::build_rss(PortState& ps) {
+  steer::RssConfig c;
+  c.hash_types = steer::kAllHashTypes;
+  c.key.assign(steer::kSymmetricKey.begin(), steer::kSymmetricKey.end());
+  for (uint16_t i = 0; i < steer::kDefaultMaxTableLen; i++)
+    c.indirection_table.push_back(i % ps.nq);
+  steer::RssLimits limits;
+  limits.num_queues = ps.nq;
+  ps.rss = steer::Rss::create(c, limits);
+  ps.rss_nq = ps.nq;
 }
 
 void Worker::flush(uint16_t port, uint16_t q, TxQueue& t, bool early) {
@@ -448,6 +467,7 @@ void Worker::join() {
 Datapath::Datapath(DatapathConfig config)
     : config_(std::move(config)),
       cell_(std::make_shared<const ForwardingConfig>()),
+      bridge_(std::make_unique<sw::Bridge>()),
       watchdog_(config_.stuck_ns) {
   if (config_.workers == 0) config_.workers = 1;
   for (uint16_t i = 0; i < config_.workers; i++) {
@@ -504,6 +524,14 @@ ForwardingConfig Datapath::default_forwarding() const {
 
 void Datapath::publish(ForwardingConfig config) {
   config.generation = cell_.epoch() + 1;
+  if (!config.bridge) config.bridge = make_bridge_config(config);
+  bridge_->fdb().set_ageing_ns(config.ageing_ns);
+  for (const StaticFdbEntry& e : config.static_fdb) {
+    proto::MacAddress m;
+    for (int i = 0; i < 6; i++)
+      m.bytes[i] = static_cast<uint8_t>(e.mac >> (40 - 8 * i));
+    bridge_->fdb().add_static(m, e.vlan == 0 ? 1 : e.vlan, e.port);
+  }
   cell_.publish(std::make_shared<const ForwardingConfig>(std::move(config)));
 }
 
@@ -593,6 +621,7 @@ ForwardingStats Datapath::forwarding_stats() const {
     s.spoofed += o.spoofed;
     s.vlan_filtered += o.vlan_filtered;
     s.disabled += o.disabled;
+    s.suppressed += o.suppressed;
   }
   return s;
 }

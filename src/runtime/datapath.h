@@ -46,6 +46,8 @@
 #include "runtime/snapshot.h"
 #include "runtime/spsc_ring.h"
 #include "runtime/watchdog.h"
+#include "steer/rss.h"
+#include "switch/bridge.h"
 #include "vhost/event_loop.h"
 
 namespace ferry::runtime {
@@ -72,7 +74,7 @@ struct DatapathConfig {
   uint64_t stuck_ns = 2'000'000'000;  // watchdog: no progress while pending for this long
   uint32_t watchdog_period_ms = 500;
   std::function<void(const std::string&)> log;          // watchdog and worker messages
-  std::function<std::unique_ptr<Switcher>()> switcher;  // default: LearningSwitch
+  std::function<std::unique_ptr<Switcher>()> switcher;  // default: the L2 bridge (switch/)
 };
 
 class Datapath;
@@ -120,7 +122,9 @@ class Worker {
     bool owned = false;
     uint32_t caps = 0;
     uint16_t nq = 1;
-    std::vector<TxQueue> txq;  // owned ports only
+    std::vector<TxQueue> txq;               // owned ports only
+    std::unique_ptr<const steer::Rss> rss;  // output queue selection (multiqueue ports)
+    uint16_t rss_nq = 0;
     PortCounters counters;
   };
   struct Handoff {
@@ -138,10 +142,11 @@ class Worker {
   void release_packets();  // stops and frees what the worker still buffers
   void loop_main();
   void process(uint16_t in_port, Packet** pkts, uint16_t n);
-  void route(uint16_t out_port, Packet* pkt);
+  void route(uint16_t out_port, Packet* pkt, uint16_t index);
   void output(uint16_t out_port, Packet* pkt);
   void enqueue(uint16_t out_port, PortState& ps, Packet* pkt);
   void flush(uint16_t port, uint16_t q, TxQueue& t, bool early);
+  void build_rss(PortState& ps);
   void flush_all();
   void push_handoffs();
   uint32_t drain_handoffs();
@@ -208,6 +213,8 @@ class Datapath {
   // Counters summed over the workers.
   PortCounters port_counters(uint16_t id) const;
   ForwardingStats forwarding_stats() const;
+  sw::Bridge& bridge() { return *bridge_; }
+  const sw::Bridge& bridge() const { return *bridge_; }
   Watchdog& watchdog() { return watchdog_; }
   const DatapathConfig& config() const { return config_; }
   uint64_t uptime_ns() const;
@@ -223,6 +230,7 @@ class Datapath {
 
   DatapathConfig config_;
   SnapshotCell<ForwardingConfig> cell_;
+  std::unique_ptr<sw::Bridge> bridge_;  // shared by the workers (FDB, neighbour table)
   std::vector<PortEntry> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;
   Watchdog watchdog_;

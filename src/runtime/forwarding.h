@@ -10,21 +10,30 @@
 
 #include "packet/packet.h"
 #include "runtime/port_mask.h"
+#include "switch/bridge_config.h"
 
 namespace ferry::runtime {
 
-enum class VlanMode : uint8_t { kAccess, kTrunk };
+enum class VlanMode : uint8_t { kAccess, kTrunk, kDot1qTunnel };
 
-// What the switch knows about one port (published as part of a ForwardingConfig).
+// What the switch knows about one port (published as part of a ForwardingConfig). The
+// names follow Open vSwitch (vlan_mode access/trunk/dot1q-tunnel, tag, trunks,
+// native VLAN) and Linux bridge port flags (learning, flood, neigh_suppress).
 struct PortForwarding {
   std::string name;
   bool enabled = true;
   bool flood = true;     // takes flooded (unknown unicast / broadcast / multicast) frames
   bool learning = true;  // learn source MACs from this port
   VlanMode vlan_mode = VlanMode::kAccess;
-  uint16_t tag = 0;                    // access VLAN (0: untagged bridge)
-  std::vector<uint16_t> trunks;        // allowed VLANs on a trunk (empty: all)
+  uint16_t tag = 0;                    // access / dot1q-tunnel VLAN (0: the default VLAN 1)
+  std::vector<uint16_t> trunks;        // VLANs a trunk carries tagged (empty: all)
+  int native_vlan = -1;                // trunk: VLAN of untagged frames (-1: none)
+  bool native_tagged = false;          // trunk: send the native VLAN tagged too
+  bool provider = false;               // trunk: 802.1ad S-tags (TPID 0x88a8)
   std::vector<uint64_t> allowed_macs;  // anti-spoofing: source MACs allowed (empty: any)
+  std::vector<uint32_t> allowed_ipv4;  // anti-spoofing: IPv4 sources (host order; empty: any)
+  bool arp_suppress = false;           // answer ARP requests / NS for known addresses
+  bool drop_l3_unicast_in_l2_multicast = false;
 };
 
 struct StaticFdbEntry {
@@ -37,8 +46,10 @@ struct ForwardingConfig {
   std::vector<PortForwarding> ports;  // indexed by port id
   std::vector<StaticFdbEntry> static_fdb;
   uint64_t ageing_ns = 300ull * 1'000'000'000;
-  bool arp_suppression = false;
+  bool arp_suppression = false;  // ARP/ND suppression on every port
   uint64_t generation = 0;
+  // The bridge's own snapshot, derived from the above by Datapath::publish().
+  std::shared_ptr<const sw::BridgeConfig> bridge;
 };
 
 // Forwarding counters (bridge events), per worker.
@@ -51,7 +62,8 @@ struct ForwardingStats {
   uint64_t aged = 0;
   uint64_t spoofed = 0;  // dropped by anti-spoofing
   uint64_t vlan_filtered = 0;
-  uint64_t disabled = 0;  // from or to a disabled port
+  uint64_t disabled = 0;    // from or to a disabled port
+  uint64_t suppressed = 0;  // ARP/ND requests answered by the bridge
 };
 
 // Decides where each packet of a burst goes. One call per burst (no virtual call per
@@ -67,7 +79,8 @@ class Switcher {
                       uint64_t now_ns) = 0;
   // Per-output edits (VLAN tag push/pop for access/trunk ports) before transmission on
   // out_port; returns false if the packet must not leave there (it is then freed).
-  virtual bool egress(uint16_t out_port, Packet* pkt) = 0;
+  // `index` is the packet's position in the burst of the last decide().
+  virtual bool egress(uint16_t out_port, Packet* pkt, uint16_t index) = 0;
   // Periodic work (ageing) between bursts.
   virtual void tick(uint64_t now_ns) = 0;
   virtual const ForwardingStats& stats() const = 0;
