@@ -229,6 +229,11 @@ void VhostUserPort::on_device_started() {
       (packed_ ? " (packed)" : " (split)"));
 }
 
+void VhostUserPort::on_features_set(uint64_t /*features*/) {
+  for (Ring& r : rings_)
+    r.base_saved = false;
+}
+
 void VhostUserPort::on_device_stopped() {
   for (uint32_t i = 0; i < rings_.size(); i++)
     detach_ring(i);
@@ -274,7 +279,12 @@ bool VhostUserPort::attach_ring(uint32_t index) {
   // slows to a crawl (measured: 26 kpps instead of millions). One entry per chain.
   bool in_order = false;
   std::string error;
+  // Restarted without GET_VRING_BASE / SET_VRING_BASE (e.g. a new memory table): resume
+  // where the ring stood, not at the base the front-end set before the traffic.
+  // A SET_VRING_BASE since then wins.
+  uint32_t ring_base = r.base_saved && rc.base == r.attached_base ? r.saved_base : rc.base;
   r.base_saved = false;
+  r.attached_base = rc.base;
   if (packed_) {
     virtio::PackedVirtqueueConfig cfg;
     if (!PackedVirtqueue::map_ring(*mem, virtio::RingAddressSpace::kFrontendVirtual, rc.num,
@@ -284,7 +294,7 @@ bool VhostUserPort::attach_ring(uint32_t index) {
       return false;
     }
     cfg.desc_gpa = uva_to_gpa(*mem, rc.addr.desc_user_addr);
-    PackedVirtqueue::apply_vring_base(rc.base, &cfg);
+    PackedVirtqueue::apply_vring_base(ring_base, &cfg);
     cfg.indirect = has_feature(f, VIRTIO_RING_F_INDIRECT_DESC);
     cfg.event_idx = has_feature(f, VIRTIO_RING_F_EVENT_IDX);
     cfg.in_order_batching = in_order;
@@ -299,7 +309,7 @@ bool VhostUserPort::attach_ring(uint32_t index) {
       return false;
     }
     cfg.used_gpa = rc.logging() ? rc.addr.log_guest_addr : uva_to_gpa(*mem, rc.addr.used_user_addr);
-    uint16_t base = static_cast<uint16_t>(rc.base);
+    uint16_t base = static_cast<uint16_t>(ring_base);
     uint16_t used_idx;
     std::memcpy(&used_idx, cfg.used + 2, 2);
     used_idx = le16toh(used_idx);

@@ -101,10 +101,14 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
     bool active = false;
     bool broken_logged = false;
     bool base_saved = false;
-    uint32_t saved_base = 0;  // position when detached, for GET_VRING_BASE
+    // Position when detached, for GET_VRING_BASE, or to resume from when the device
+    // restarts without one (a new memory table); forgotten at a new negotiation.
+    uint32_t saved_base = 0;
+    uint32_t attached_base = 0;  // the front-end's base when the ring was attached
   };
 
   // BackendObserver
+  void on_features_set(uint64_t features) override;
   void on_device_started() override;
   void on_device_stopped() override;
   void on_ring_enabled(uint32_t ring, bool enabled) override;
