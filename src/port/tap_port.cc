@@ -192,6 +192,7 @@ Packet* TapPort::read_frame(int fd, Queue& q, bool* again) {
       d.drop(DropReason::kTooBig);
     } else {
       counters_.rx_errors++;
+      counters_.last_rx_errno = errno;
       *again = true;  // EIO, EBADFD...: try again next burst
     }
     return nullptr;
@@ -303,6 +304,7 @@ uint16_t TapPort::tx_burst(uint16_t queue, Packet** pkts, uint16_t n) {
     if (w < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
       counters_.tx_errors++;
+      counters_.last_tx_errno = errno;
       d.drop(errno == EINVAL ? DropReason::kBadHeader : DropReason::kNotReady);
       free_packet(p);
       continue;

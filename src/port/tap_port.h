@@ -55,6 +55,8 @@ struct TapPortCounters {
   uint64_t tx_gso = 0;           // GSO frames written
   uint64_t rx_errors = 0;        // read() failures other than EAGAIN
   uint64_t tx_errors = 0;        // write() failures other than EAGAIN
+  int last_rx_errno = 0;         // of the last such failure
+  int last_tx_errno = 0;
 };
 
 class TapPort final : public Port {

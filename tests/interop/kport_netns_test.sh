@@ -13,7 +13,9 @@
 #   afxdp         veth <-> veth through AF_XDP (copy mode on veth): ping and iperf3 both
 #                 ways (the namespaces' veths checksum in software: AF_XDP has no metadata).
 # Needs root, ip netns, /dev/net/tun (tap), iperf3; exits 77 (skipped) otherwise.
+# KPORT_RELAY_ARGS adds options to every kport_relay (e.g. --big-buffers).
 set -uo pipefail
+RELAY_ARGS=${KPORT_RELAY_ARGS:-}
 
 relay=$1
 mode=$2
@@ -73,7 +75,7 @@ make_veths() {
 # Starts the relay; for TAP modes it creates the interfaces, which then move.
 start_relay() {
   rm -f "$work/ready"
-  "$relay" --ready "$work/ready" "$@" >"$work/relay.out" 2>"$work/relay.err" &
+  "$relay" --ready "$work/ready" $RELAY_ARGS "$@" >"$work/relay.out" 2>"$work/relay.err" &
   relay_pid=$!
   for _ in $(seq 50); do
     [ -e "$work/ready" ] && return 0
@@ -91,7 +93,9 @@ stop_relay() {
   kill -TERM "$relay_pid" 2>/dev/null
   for _ in $(seq 50); do kill -0 "$relay_pid" 2>/dev/null || break; sleep 0.1; done
   wait "$relay_pid" 2>/dev/null
+  local rc=$?
   relay_pid=
+  [ $rc -eq 0 ] || echo "relay exited with status $rc"
   grep -E "^stat|: (tap|af_packet|af_xdp) " "$work/relay.out" "$work/relay.err" | sed 's/^[^:]*://'
 }
 
@@ -169,6 +173,7 @@ case "$mode" in
     m=$(iperf "$nsa" 10.77.0.2 2 -P 4) || exit 1
     echo "RESULT TAP<->TAP 2 queues, iperf3 -P 4: $m Mbit/s"
     stop_relay
+    echo "frames per queue from $nsa: $(field a rxq)"
     [ "$(field b tx_drops)" -eq 0 ] || fail "relay dropped packets on tx"
     ;;
   afpacket)
@@ -196,6 +201,12 @@ case "$mode" in
     echo "RESULT veth<->veth through AF_XDP iperf3: a->b $m1 Mbit/s, b->a $m2 Mbit/s"
     stop_relay
     [ "$(field a rx)" -gt 0 ] && [ "$(field b rx)" -gt 0 ] || fail "no traffic both ways"
+    # Bind the same queues again at once: the kernel may still hold them (EBUSY), the port
+    # retries.
+    start_relay "afxdp:${ifa}h" "afxdp:${ifb}h"
+    ping_check
+    stop_relay
+    echo "rebind ok (busy retries: a $(field a busy_retries), b $(field b busy_retries))"
     ;;
   *) echo "unknown mode $mode"; exit 2 ;;
 esac

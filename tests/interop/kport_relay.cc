@@ -1,7 +1,8 @@
 // kport_relay: two kernel-facing Ferry ports (TAP, AF_PACKET, AF_XDP) patched together on
 // one thread, for the interop tests of those ports.
 //
-//   kport_relay [--offloads on|off] [--queues N] [--seconds S] [--ready FILE] PORT PORT
+//   kport_relay [--offloads on|off] [--queues N] [--seconds S] [--big-buffers] [--spin N]
+//               [--ready FILE] PORT PORT
 //     PORT = tap:IFNAME | afpacket:IFNAME | afxdp:IFNAME
 //
 // What one port receives on queue q is sent on queue q (modulo the other's queue count) of
@@ -10,7 +11,10 @@
 // The thread busy-polls and, after a run of empty polls, sleeps in poll() on the ports'
 // descriptors. On SIGINT/SIGTERM (or after S seconds) it prints per port lines the tests
 // parse:
-//   stat NAME rx=N rx_gso=N rx_gso_1448=N rx_partial=N rx_max=N tx=N tx_drops=N rx_drops=N
+//   stat NAME rx=N rx_gso=N rx_gso_1448=N rx_partial=N rx_max=N tx=N tx_drops=N
+//        tx_not_ready=N rx_drops=N ...
+// (tx_drops leaves out kNotReady: frames sent to an interface that is still down while a
+// test configures the namespaces).
 // followed by the ports' counters.
 
 #include <cinttypes>
@@ -50,19 +54,28 @@ struct Side {
   std::vector<int> fds;
   Observed seen;
   std::string extra() const {
+    std::string q = " rxq=";
+    for (uint16_t i = 0; i < port->max_queues(); i++) {
+      if (i > 0) q += ',';
+      q += std::to_string(port->queue_stats(i).rx.packets);
+    }
+    return q + kind_extra();
+  }
+  std::string kind_extra() const {
     if (auto* t = dynamic_cast<const TapPort*>(port.get())) {
       char b[128];
-      std::snprintf(b, sizeof(b), " tun_offloads=0x%x", t->kernel_offloads());
+      std::snprintf(b, sizeof(b), " tun_offloads=0x%x tx_errno=%d rx_errno=%d",
+                    t->kernel_offloads(), t->counters().last_tx_errno, t->counters().last_rx_errno);
       return b;
     }
     if (auto* x = dynamic_cast<const AfXdpPort*>(port.get())) {
       XdpSocketStats s = x->socket_stats(0);
       char b[200];
       std::snprintf(b, sizeof(b),
-                    " zerocopy=%d zc_fallbacks=%" PRIu64 " xdp_rx_dropped=%" PRIu64
-                    " xdp_rx_ring_full=%" PRIu64,
-                    x->zerocopy() ? 1 : 0, x->counters().zerocopy_fallbacks, s.rx_dropped,
-                    s.rx_ring_full);
+                    " zerocopy=%d zc_fallbacks=%" PRIu64 " busy_retries=%" PRIu64
+                    " xdp_rx_dropped=%" PRIu64 " xdp_rx_ring_full=%" PRIu64,
+                    x->zerocopy() ? 1 : 0, x->counters().zerocopy_fallbacks,
+                    x->counters().busy_retries, s.rx_dropped, s.rx_ring_full);
       return b;
     }
     return "";
@@ -123,6 +136,9 @@ bool make_port(const std::string& spec, const std::string& name, bool offloads, 
 
 int main(int argc, char** argv) {
   bool offloads = true;
+  bool big = false;
+  uint32_t spin = 256;  // empty polls before sleeping in poll()  // one 64 KiB buffer per frame
+                        // instead of chains of 2 KiB segments
   uint16_t queues = 1;
   double seconds = 0;
   std::string ready;
@@ -135,6 +151,10 @@ int main(int argc, char** argv) {
       queues = static_cast<uint16_t>(std::atoi(argv[++i]));
     } else if (a == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (a == "--spin" && i + 1 < argc) {
+      spin = static_cast<uint32_t>(std::atoi(argv[++i]));
+    } else if (a == "--big-buffers") {
+      big = true;
     } else if (a == "--ready" && i + 1 < argc) {
       ready = argv[++i];
     } else {
@@ -149,7 +169,8 @@ int main(int argc, char** argv) {
   }
   BufferPool::Config pc;
   pc.name = "relay";
-  pc.buffer_count = 16384;
+  pc.buffer_count = big ? 1024 : 16384;
+  if (big) pc.data_room = TapPort::kMaxFrameLen;
   auto pool = BufferPool::create(pc);
   if (!pool) {
     std::fprintf(stderr, "kport_relay: no buffer pool\n");
@@ -203,7 +224,7 @@ int main(int argc, char** argv) {
       idle = 0;
       continue;
     }
-    if (++idle > 256) {
+    if (++idle > spin) {
       poll(pfds.data(), pfds.size(), 2);
       // AF_XDP completions are reclaimed in tx_burst: kick it now and then while idle.
       for (Side& s : sides)
@@ -219,11 +240,14 @@ int main(int argc, char** argv) {
   }
   for (Side& s : sides) {
     QueueStats st = s.port->stats();
-    std::printf(
-        "stat %s rx=%" PRIu64 " rx_gso=%" PRIu64 " rx_gso_1448=%" PRIu64 " rx_partial=%" PRIu64
-        " rx_max=%" PRIu64 " tx=%" PRIu64 " tx_drops=%" PRIu64 " rx_drops=%" PRIu64 "%s\n",
-        s.port->name().c_str(), s.seen.rx, s.seen.gso, s.seen.gso_1448, s.seen.partial,
-        s.seen.max_len, st.tx.packets, st.tx.total_drops(), st.rx.total_drops(), s.extra().c_str());
+    std::printf("stat %s rx=%" PRIu64 " rx_gso=%" PRIu64 " rx_gso_1448=%" PRIu64
+                " rx_partial=%" PRIu64 " rx_max=%" PRIu64 " tx=%" PRIu64 " tx_drops=%" PRIu64
+                " tx_not_ready=%" PRIu64 " rx_drops=%" PRIu64 "%s\n",
+                s.port->name().c_str(), s.seen.rx, s.seen.gso, s.seen.gso_1448, s.seen.partial,
+                s.seen.max_len, st.tx.packets,
+                st.tx.total_drops() - st.tx.drops[static_cast<unsigned>(DropReason::kNotReady)],
+                st.tx.drops[static_cast<unsigned>(DropReason::kNotReady)], st.rx.total_drops(),
+                s.extra().c_str());
     std::printf("%s", format_stats("port " + s.port->name(), st).c_str());
   }
   std::fflush(stdout);
