@@ -259,6 +259,9 @@ bool Rsc::handle(Packet* p, uint64_t now_ns, Packet** out, uint32_t* produced) {
   if ((tcp->flags & kFinalizeFlags) != 0) {
     cs.finalize_ctrl++;
     finalize = true;
+  } else if (p->is_gso()) {
+    cs.finalize_gso++;  // already a large packet: pass it, after what is cached of its flow
+    finalize = true;
   } else if (f.tcp_len > proto::kTcpMinHeaderLen && !config_.coalesce_tcp_options) {
     cs.finalize_tcp_options++;
     finalize = true;

@@ -10,7 +10,7 @@
 //    included), lengths that disagree with the frame, ECN bits in TOS/traffic class.
 //  - TCP control: SYN is bypassed; URG/FIN/RST/CWR/ECE (and, by default, any TCP option)
 //    finalize: the flow's cached segment is output first, then the frame, so the flow
-//    stays in order.
+//    stays in order. A frame that is a GSO packet already finalizes too.
 //  - A candidate for a cached flow is in the window (seq - cached seq <= 65535), has the
 //    expected sequence number (cached seq + cached payload) and an ACK within the window.
 //    Same seq and ACK with a new window is a window update, merged into the cache; same
@@ -65,6 +65,7 @@ struct RscChainStats {
   uint64_t bypass_syn = 0;
   uint64_t finalize_ctrl = 0;         // URG/FIN/RST/CWR/ECE
   uint64_t finalize_tcp_options = 0;  // options present (or not identical)
+  uint64_t finalize_gso = 0;          // already a large (GSO) packet
   uint64_t cached = 0;                // frames that started a cached segment
   uint64_t cache_empty = 0;           // ... into an empty cache (timer armed)
   uint64_t no_match_cache = 0;        // ... next to other flows
@@ -173,6 +174,7 @@ void RscChainStats::for_each_counter(F&& f) const {
   f("bypass_syn", bypass_syn);
   f("finalize_ctrl", finalize_ctrl);
   f("finalize_tcp_options", finalize_tcp_options);
+  f("finalize_gso", finalize_gso);
   f("cached", cached);
   f("cache_empty", cache_empty);
   f("no_match_cache", no_match_cache);

@@ -59,7 +59,7 @@ for name in fill rsc gso vxlan geneve gre gro_gso; do
         unavailable+=("$name")
         break
       fi
-      if grep -q "not Ethernet" "$work/err.txt"; then
+      if grep -q "neither Ethernet nor raw IP" "$work/err.txt"; then
         continue
       fi
       echo "FAIL: $base [$name]: $(cat "$work/err.txt")"

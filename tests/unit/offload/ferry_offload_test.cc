@@ -106,9 +106,18 @@ TEST(FerryOffload, GarbageFile) {
 }
 
 TEST(FerryOffload, NonEthernetPcap) {
-  expect_usage_error(
-      capture("four_ipv6_http_streams.pcap") + " -o " + (temp_dir() / "o.pcap").string(),
-      "not Ethernet");
+  // A classic pcap header with link type 105 (IEEE 802.11) and one record.
+  const fs::path w = temp_dir() / "wifi.pcap";
+  {
+    const uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 105};
+    const uint32_t record[4] = {0, 0, 4, 4};
+    std::ofstream f(w, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(header), sizeof(header));
+    f.write(reinterpret_cast<const char*>(record), sizeof(record));
+    f.write("\x08\x00\x00\x00", 4);
+  }
+  expect_usage_error(w.string() + " -o " + (temp_dir() / "o.pcap").string(),
+                     "neither Ethernet nor raw IP");
 }
 
 TEST(FerryOffload, BadArguments) {
@@ -174,8 +183,9 @@ std::map<std::string, std::string> streams(const std::string& pcap_path, uint64_
 }
 
 TEST(FerryOffload, JsonSummaryAndPayloadUnchanged) {
-  for (const char* name : {"one_tcp_stream.pcap", "three_http_streams.pcap",
-                           "650HttpResponses.pcap", "one_http_stream_fin.pcap"}) {
+  for (const char* name :
+       {"one_tcp_stream.pcap", "three_http_streams.pcap", "650HttpResponses.pcap",
+        "one_http_stream_fin.pcap", "one_ipv6_http_stream.pcap", "four_ipv6_http_streams.pcap"}) {
     const std::string out = (temp_dir() / "json.pcap").string();
     const RunResult r = run(capture(name) + " -o " + out + " --rsc --csum=fill --json");
     ASSERT_EQ(r.status, 0) << r.err;
@@ -204,8 +214,9 @@ TEST(FerryOffload, JsonSummaryAndPayloadUnchanged) {
 }
 
 TEST(FerryOffload, EveryEngineKeepsThePayloadStream) {
-  for (const char* name : {"one_tcp_stream.pcap", "three_http_streams.pcap",
-                           "650HttpResponses.pcap", "tcp-reassembly.pcap"}) {
+  for (const char* name :
+       {"one_tcp_stream.pcap", "three_http_streams.pcap", "650HttpResponses.pcap",
+        "tcp-reassembly.pcap", "four_ipv6_http_streams.pcap"}) {
     for (const char* args : {"--gro", "--gso=536", "--gro --gso=700", "--rsc=20 --gso=1000",
                              "--gro --rsc --gso=300 --csum=fill", "--decap"}) {
       const std::string out = (temp_dir() / "engines.pcap").string();
