@@ -4,20 +4,13 @@
 #include <netinet/ip.h>
 
 #include "base/byteorder.h"
-#include "packet/segment_reader.h"
+#include "steer/header_walk.h"
 
 namespace ferry::steer {
 
 namespace {
 
-bool read_at(const Packet& p, uint32_t off, void* dst, uint32_t n) {
-  if (FERRY_LIKELY(off + n <= p.data_len())) {
-    std::memcpy(dst, p.data() + off, n);
-    return true;
-  }
-  SegmentReader reader(p);
-  return reader.seek(off) && reader.read(dst, n);
-}
+using detail::read_at;
 
 uint8_t proto_of(L4Type t) {
   switch (t) {
@@ -67,6 +60,12 @@ bool flow_key_from_packet(const Packet& p, FlowKey* key) {
     if (key->ip_proto == 0) key->ip_proto = h[6];
     std::memcpy(key->src, h + 8, 16);
     std::memcpy(key->dst, h + 24, 16);
+    if (pt.l3() == L3Type::kIpv6Ext) {
+      detail::Ipv6Walk w;
+      detail::walk_ipv6_ext(p, l3, &w);
+      fragment = fragment || w.fragment;
+      if (w.upper != 0) key->ip_proto = w.upper;
+    }
   } else {
     return false;
   }

@@ -77,8 +77,12 @@ FlowEntry* FlowTable::lookup(const FlowKey& key, uint64_t hash) const {
 }
 
 void FlowTable::lookup_burst(const FlowKey* keys, uint32_t n, FlowEntry** out) const {
+  // Three passes over groups of 16 keys so that their cache misses overlap: prefetch both
+  // buckets; find the first signature match and prefetch its entry; compare keys (a
+  // signature collision falls back to the full lookup).
   constexpr uint32_t kStep = 16;
   uint64_t hashes[kStep];
+  FlowEntry* cand[kStep];
   for (uint32_t base = 0; base < n; base += kStep) {
     const uint32_t m = std::min(kStep, n - base);
     const Buckets* t = buckets_.load(std::memory_order_acquire);
@@ -87,8 +91,27 @@ void FlowTable::lookup_burst(const FlowKey* keys, uint32_t n, FlowEntry** out) c
       __builtin_prefetch(&t->b[b1_of(hashes[i], t->mask)]);
       __builtin_prefetch(&t->b[b2_of(hashes[i], t->mask)]);
     }
-    for (uint32_t i = 0; i < m; i++)
-      out[base + i] = lookup(keys[base + i], hashes[i]);
+    for (uint32_t i = 0; i < m; i++) {
+      cand[i] = nullptr;
+      const uint32_t sig = sig_of(hashes[i]);
+      const uint32_t bs[2] = {b1_of(hashes[i], t->mask), b2_of(hashes[i], t->mask)};
+      for (uint32_t b : bs) {
+        for (int s = 0; s < kSlots && cand[i] == nullptr; s++) {
+          const uint64_t w = t->b[b].slot[s].load(std::memory_order_acquire);
+          if (static_cast<uint32_t>(w >> 32) == sig && static_cast<uint32_t>(w) != 0) {
+            cand[i] = entry(static_cast<uint32_t>(w) - 1);
+            __builtin_prefetch(cand[i]);
+          }
+        }
+      }
+    }
+    for (uint32_t i = 0; i < m; i++) {
+      if (cand[i] != nullptr && cand[i]->key == keys[base + i]) {
+        out[base + i] = cand[i];
+      } else {
+        out[base + i] = cand[i] == nullptr ? nullptr : lookup(keys[base + i], hashes[i]);
+      }
+    }
   }
 }
 

@@ -164,7 +164,19 @@ TEST(FlowTable, ConcurrentReadersDuringResizeAndErase) {
         FlowEntry* f = t.lookup(key_of(j));
         if (f != nullptr && !(f->key == key_of(j))) torn++;
       }
-      lookups += 128;
+      FlowKey burst[16];
+      FlowEntry* found[16];
+      for (uint32_t n = 0; n < 16; n++)
+        burst[n] = key_of(rng() % kStable);
+      t.lookup_burst(burst, 16, found);
+      for (uint32_t n = 0; n < 16; n++) {
+        if (found[n] == nullptr) {
+          misses++;
+        } else if (!(found[n]->key == burst[n])) {
+          torn++;
+        }
+      }
+      lookups += 128 + 16;
       qsbr.quiescent(id);
     }
     qsbr.unregister_reader(id);
@@ -231,6 +243,42 @@ TEST(FlowKey, FromParsedPacket) {
   EXPECT_EQ(k.src[3], 1);
   EXPECT_EQ(k.dst[3], 2);
   EXPECT_EQ(k.src[4], 0);
+}
+
+Packet* parsed(uint8_t* buf, size_t buf_len, Packet* p, const std::vector<uint8_t>& frame) {
+  p->init(buf, static_cast<uint32_t>(buf_len), 0, kNoPool);
+  std::memcpy(p->append(static_cast<uint32_t>(frame.size())), frame.data(), frame.size());
+  EXPECT_EQ(proto::parse_packet(*p), proto::ParseError::kOk);
+  return p;
+}
+
+// Every fragment of a datagram has the same key (no ports), first fragment included.
+TEST(FlowKey, Ipv6FragmentsShareAKey) {
+  auto frame = [](uint16_t frag_off, bool with_tcp) {
+    std::vector<uint8_t> f = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x86, 0xdd};
+    const uint16_t payload = static_cast<uint16_t>(8 + 20);
+    f.insert(f.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(payload >> 8),
+                       static_cast<uint8_t>(payload), IPPROTO_FRAGMENT, 64});
+    for (int i = 0; i < 32; i++)
+      f.push_back(static_cast<uint8_t>(i < 16 ? 0x20 + i : 0x40 + i));
+    f.insert(f.end(), {IPPROTO_TCP, 0, static_cast<uint8_t>(frag_off >> 8),
+                       static_cast<uint8_t>(frag_off | 1), 0, 0, 0, 9});
+    if (with_tcp) {
+      f.insert(f.end(), {0x04, 0xd2, 0x00, 0x50, 0,    0,    0, 0, 0, 0,
+                         0,    0,    0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0});
+    } else {
+      f.insert(f.end(), 20, 0x77);
+    }
+    return f;
+  };
+  alignas(64) uint8_t b1[256], b2[256];
+  Packet p1, p2;
+  FlowKey k1, k2;
+  ASSERT_TRUE(flow_key_from_packet(*parsed(b1, sizeof b1, &p1, frame(0, true)), &k1));
+  ASSERT_TRUE(flow_key_from_packet(*parsed(b2, sizeof b2, &p2, frame(1480, false)), &k2));
+  EXPECT_EQ(k1.ip_version, 6);
+  EXPECT_EQ(k1.src_port, 0);
+  EXPECT_EQ(k1, k2);
 }
 
 }  // namespace
