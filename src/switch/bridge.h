@@ -64,7 +64,7 @@ class Bridge {
   explicit Bridge(const Config& config);
   Bridge() : Bridge(Config{}) {}
 
-  // Decides the fate of pkts[0..n) (n <= any; bursts are up to 64). May rewrite frames:
+  // Decides the fate of pkts[0..n) (a burst, usually up to 64). May rewrite frames:
   // VLAN tags popped on ingress, ARP/ND requests turned into replies.
   void process_burst(const BridgeConfig& config, Packet* const* pkts, uint32_t n, uint64_t now_ns,
                      ForwardDecision* out, BridgeStats& stats);
