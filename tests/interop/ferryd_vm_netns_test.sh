@@ -58,7 +58,7 @@ ferryd_start "$work/ferryd.toml" || fail "ferryd did not start"
 netns_attach "$ns" "fv$tag" 10.202.0.2/24
 ip netns exec "$ns" iperf3 -s -D
 start_guest g "$work/vm.sock" 52:54:00:00:02:01 "" \
-  "ip=10.202.0.1/24 run=\"until ping -c1 -W1 10.202.0.2 >/dev/null; do sleep 0.5; done; ping -c 3 10.202.0.2 && echo PING_OK; iperf3 -c 10.202.0.2 -t 3 -f m && echo IPERF_FWD_OK; iperf3 -c 10.202.0.2 -t 3 -R -f m && echo IPERF_REV_OK; echo G_DONE\""
+  "ip=10.202.0.1/24 run=\"until ping -c1 -W1 10.202.0.2 >/dev/null; do sleep 0.5; done; ping -c 3 10.202.0.2 && echo PING_OK; iperf3 -c 10.202.0.2 -t 3 -f m && echo IPERF_FWD_OK; iperf3 -c 10.202.0.2 -t 3 -R -f m && echo IPERF_REV_OK; echo G_DONE; while true; do sleep 100; done\""
 wait_for 1500 grep -qs G_DONE "$work/g.log" || fail "the guest did not finish in 150 s"
 grep -q PING_OK "$work/g.log" || fail "the guest could not ping the namespace"
 ip netns exec "$ns" ping -c 2 -W 2 10.202.0.1 >/dev/null || fail "the namespace could not ping the guest"
