@@ -10,6 +10,7 @@
 #   tap_mq2       TAP <-> TAP with IFF_MULTI_QUEUE, 2 queues: ping and iperf3 -P 4.
 #   afpacket      veth <-> veth through AF_PACKET (TPACKET_V3 + PACKET_VNET_HDR): ping and
 #                 iperf3 both ways; GSO frames must arrive whole.
+#   afpacket_mq2  the same with two sockets per veth in a PACKET_FANOUT_HASH group.
 #   afxdp         veth <-> veth through AF_XDP (copy mode on veth): ping and iperf3 both
 #                 ways (the namespaces' veths checksum in software: AF_XDP has no metadata).
 # Needs root, ip netns, /dev/net/tun (tap), iperf3; exits 77 (skipped) otherwise.
@@ -176,15 +177,20 @@ case "$mode" in
     echo "frames per queue from $nsa: $(field a rxq)"
     [ "$(field b tx_drops)" -eq 0 ] || fail "relay dropped packets on tx"
     ;;
-  afpacket)
+  afpacket | afpacket_mq2)
     make_veths
-    start_relay "afpacket:${ifa}h" "afpacket:${ifb}h"
+    q=1
+    [ "$mode" = afpacket_mq2 ] && q=2
+    start_relay --queues $q "afpacket:${ifa}h" "afpacket:${ifb}h"
     configure_ns
     ping_check
     m1=$(iperf "$nsa" 10.77.0.2 2) || exit 1
     m2=$(iperf "$nsb" 10.77.0.1 1) || exit 1
-    echo "RESULT veth<->veth through AF_PACKET iperf3: a->b $m1 Mbit/s, b->a $m2 Mbit/s"
+    [ $q -gt 1 ] && { m3=$(iperf "$nsa" 10.77.0.2 1 -P 4) || exit 1; }
+    echo "RESULT veth<->veth through AF_PACKET ($q queue(s)) iperf3: a->b $m1 Mbit/s, b->a $m2 Mbit/s${m3:+, a->b -P 4 $m3 Mbit/s}"
     stop_relay
+    echo "frames per queue from $nsa: $(field a rxq)"
+    [ "$(field a tx_drops)" -eq 0 ] && [ "$(field b tx_drops)" -eq 0 ] || fail "relay dropped packets on tx"
     [ "$(field a rx_gso)" -gt 0 ] || fail "no GSO frames arrived whole from the veth"
     [ "$(field b rx)" -gt 0 ] || fail "nothing received from $nsb"
     ;;

@@ -111,7 +111,7 @@ std::vector<uint8_t> build(const Spec& s) {
       f.insert(f.end(), {IPPROTO_TCP, 0, 1, 4, 0, 0, 0, 0});
     }
   }
-  std::vector<uint8_t> tcp(tcp_len, 0);
+  std::vector<uint8_t> tcp(std::max<uint32_t>(tcp_len, 20), 0);  // UDP: cut to 8 below
   store_be16(&tcp[0], s.sport);
   store_be16(&tcp[2], s.dport);
   store_be32(&tcp[4], s.seq);
