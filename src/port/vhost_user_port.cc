@@ -8,6 +8,7 @@
 
 #include "csum/offload_state.h"
 #include "packet/segment_reader.h"
+#include "proto/parser.h"
 #include "virtio/features.h"
 #include "virtio/mergeable_rx.h"
 #include "virtio/net_header.h"
@@ -27,6 +28,8 @@ constexpr uint64_t kMaxFrameLen = 65536 + 256;
 // Most chains one frame may take with MRG_RXBUF (a 64 KiB frame in ~1.5 KiB buffers).
 constexpr uint16_t kMaxRxChains = 64;
 constexpr uint16_t kMaxBurst = 64;
+// Segments one GSO packet may become in software (64 KiB in 536-byte segments: 123).
+constexpr uint32_t kMaxGsoSegments = 256;
 
 // The guest-physical address of a front-end address, through the memory table.
 uint64_t uva_to_gpa(const virtio::GuestMemory& mem, uint64_t uva) {
@@ -156,6 +159,8 @@ VhostUserPort::VhostUserPort(vhost::EventLoop& loop, VhostUserPortConfig config)
   chains_.resize(std::max(kMaxBurst, kMaxRxChains));
   written_.resize(kMaxRxChains + 1);
   ctrl_buf_.resize(NetControl::kMaxCommandBytes);
+  segments_.resize(kMaxGsoSegments);
+  if (config_.pool != nullptr) gso_ = std::make_unique<offload::GsoEngine>(*config_.pool);
 }
 
 VhostUserPort::~VhostUserPort() {
@@ -482,15 +487,62 @@ uint16_t VhostUserPort::receive(Queue& q, Ring& r, uint32_t index, QueueStats& s
 }
 
 template <typename Queue>
+VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, QueueStats& s, Packet* p,
+                                               uint64_t* bytes) {
+  DirectionStats& d = s.tx;
+  if (p->csum_state() == CsumState::kPartial && (caps_ & kCapTxCsum) == 0) {
+    if (csum::finish_partial(*p) != csum::CsumError::kOk) {
+      d.drop(DropReason::kChecksumFailed);
+      free_packet(p);
+      return Delivery::kDropped;
+    }
+    s.csum_filled++;
+  }
+  virtio_net_hdr_v1 h;
+  if (virtio::packet_to_header(*p, 1, &h) != virtio::NetHdrError::kNone) {
+    d.drop(DropReason::kOffloadUnsupported);
+    free_packet(p);
+    return Delivery::kDropped;
+  }
+  DescChain* chains = chains_.data();
+  uint32_t len = chain_length(*p);
+  virtio::RxGather g =
+      virtio::gather_rx_buffers(q, uint64_t{hdr_len_} + len, chains, kMaxRxChains, mergeable_);
+  if (g.status == virtio::RxGatherStatus::kNoBuffers ||
+      g.status == virtio::RxGatherStatus::kBroken) {
+    return Delivery::kStop;  // p is still the caller's
+  }
+  if (g.status == virtio::RxGatherStatus::kTooSmall) {
+    q.add_used(chains[0], 0);
+    d.drop(DropReason::kTooBig);
+    free_packet(p);
+    return Delivery::kDropped;
+  }
+  h.num_buffers = htole16(g.count);
+  RxWriter w(chains, written_.data());
+  w.write(reinterpret_cast<const uint8_t*>(&h), hdr_len_);
+  for (const Packet* seg = p; seg != nullptr && len > 0; seg = seg->next()) {
+    uint32_t m = std::min(seg->data_len(), len);
+    w.write(seg->data(), m);
+    len -= m;
+  }
+  for (uint16_t k = 0; k < g.count; k++)
+    q.add_used(chains[k], written_[k]);
+  *bytes += p->pkt_len();
+  free_packet(p);
+  return Delivery::kSent;
+}
+
+template <typename Queue>
 uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& s, Packet** pkts,
                                  uint16_t n) {
   DirectionStats& d = s.tx;
-  DescChain* chains = chains_.data();
   uint16_t sent = 0;
   uint64_t bytes = 0;
   bool published = false;
+  bool stop = false;
   uint16_t i = 0;
-  for (; i < n; i++) {
+  for (; i < n && !stop; i++) {
     Packet* p = pkts[i];
     // virtio-net has no VLAN offload: a stripped tag goes back into the frame.
     if (p->has_vlan_tci() && !insert_vlan_tag(p)) {
@@ -500,54 +552,39 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
     }
     if (p->is_gso()) {
       if (!guest_takes_gso(p->gso_type())) {
-        d.drop(DropReason::kOffloadUnsupported);
+        // Segment in software: checksums left partial for a guest that finishes them.
+        uint32_t nseg = 0;
+        gso_->set_csum_mode((caps_ & kCapTxCsum) ? offload::GsoCsumMode::kPartial
+                                                 : offload::GsoCsumMode::kFill);
+        if (proto::parse_packet(*p) != proto::ParseError::kOk ||
+            gso_->segment(*p, segments_.data(), kMaxGsoSegments, &nseg) != offload::GsoError::kOk) {
+          d.drop(DropReason::kOffloadUnsupported);
+          free_packet(p);
+          continue;
+        }
         free_packet(p);
+        uint32_t k = 0;
+        for (; k < nseg; k++) {
+          Delivery res = deliver(q, s, segments_[k], &bytes);
+          if (res == Delivery::kStop) break;
+          published = true;
+          if (res == Delivery::kSent) sent++;
+        }
+        if (k < nseg) {
+          d.drop(q.broken() ? DropReason::kQueueBroken : DropReason::kRingFull, nseg - k);
+          free_packets(segments_.data() + k, nseg - k);
+          stop = true;
+        }
         continue;
       }
       if ((p->gso_type() & kGsoTcpEcn) && (caps_ & kCapTxEcn) == 0) {
         p->set_gso(p->gso_type() & ~kGsoTcpEcn, p->gso_size());
       }
     }
-    if (p->csum_state() == CsumState::kPartial && (caps_ & kCapTxCsum) == 0) {
-      if (csum::finish_partial(*p) != csum::CsumError::kOk) {
-        d.drop(DropReason::kChecksumFailed);
-        free_packet(p);
-        continue;
-      }
-      s.csum_filled++;
-    }
-    virtio_net_hdr_v1 h;
-    if (virtio::packet_to_header(*p, 1, &h) != virtio::NetHdrError::kNone) {
-      d.drop(DropReason::kOffloadUnsupported);
-      free_packet(p);
-      continue;
-    }
-    uint32_t len = chain_length(*p);
-    virtio::RxGather g =
-        virtio::gather_rx_buffers(q, uint64_t{hdr_len_} + len, chains, kMaxRxChains, mergeable_);
-    if (g.status == virtio::RxGatherStatus::kNoBuffers) break;
-    if (g.status == virtio::RxGatherStatus::kBroken) break;
-    if (g.status == virtio::RxGatherStatus::kTooSmall) {
-      q.add_used(chains[0], 0);
-      published = true;
-      d.drop(DropReason::kTooBig);
-      free_packet(p);
-      continue;
-    }
-    h.num_buffers = htole16(g.count);
-    RxWriter w(chains, written_.data());
-    w.write(reinterpret_cast<const uint8_t*>(&h), hdr_len_);
-    for (const Packet* seg = p; seg != nullptr && len > 0; seg = seg->next()) {
-      uint32_t m = std::min(seg->data_len(), len);
-      w.write(seg->data(), m);
-      len -= m;
-    }
-    for (uint16_t k = 0; k < g.count; k++)
-      q.add_used(chains[k], written_[k]);
+    Delivery res = deliver(q, s, p, &bytes);
+    if (res == Delivery::kStop) break;
     published = true;
-    bytes += p->pkt_len();
-    sent++;
-    free_packet(p);
+    if (res == Delivery::kSent) sent++;
   }
   if (i < n) {
     // The ring ran out of buffers (or broke): drop the rest of the burst.

@@ -14,8 +14,9 @@
 //   tx_burst(q)  Packets -> guest rx ring 2q: offload state -> header; with MRG_RXBUF a
 //                frame spans as many rx buffers as it needs (num_buffers). A partial
 //                checksum is finished in software for a guest without GUEST_CSUM; a GSO
-//                packet for a guest without the matching GUEST_* offload is dropped and
-//                counted (kOffloadUnsupported) until software GSO is wired in.
+//                packet for a guest without the matching GUEST_* offload is segmented in
+//                software (offload::GsoEngine), or dropped as kOffloadUnsupported if it
+//                cannot be.
 //
 // Every burst ends with one used-index publication and at most one interrupt (call
 // eventfd, decided by the ring's NotifyPolicy: EVENT_IDX or flags). The port polls:
@@ -37,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "offload/gso.h"
 #include "packet/buffer_pool.h"
 #include "port/net_control.h"
 #include "port/port.h"
@@ -92,6 +94,8 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   uint64_t broken_rings() const { return broken_rings_; }
   // Times the device was started (reboots and reconnects add one each).
   uint64_t starts() const { return starts_; }
+  // Software segmentation for guests without the matching GUEST_TSO/UFO/USO offload.
+  const offload::GsoStats& gso_stats() const { return gso_->stats(); }
 
  private:
   struct Ring {
@@ -129,6 +133,10 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   uint16_t transmit(Queue& q, Ring& r, uint32_t index, QueueStats& s, Packet** pkts, uint16_t n);
   template <typename Queue>
   void service_control(Queue& q, Ring& r);
+  enum class Delivery : uint8_t { kSent, kDropped, kStop };
+  // Puts one packet (no GSO the guest cannot take) into the guest's rx ring; frees it.
+  template <typename Queue>
+  Delivery deliver(Queue& q, QueueStats& s, Packet* p, uint64_t* bytes);
   Packet* copy_frame(const virtio::DescChain& c, uint32_t offset, uint32_t len);
   // Which gso types the guest takes, as a mask over GsoTypeBits base types.
   bool guest_takes_gso(uint16_t gso_type) const;
@@ -144,6 +152,8 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   std::vector<virtio::DescChain> chains_;
   std::vector<uint32_t> written_;
   std::vector<uint8_t> ctrl_buf_;
+  std::unique_ptr<offload::GsoEngine> gso_;
+  std::vector<Packet*> segments_;
   NetControl control_;
   uint32_t ctrl_index_ = 0;
   bool ctrl_enabled_ = false;

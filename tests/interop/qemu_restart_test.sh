@@ -66,7 +66,7 @@ echo "guests ping each other"
 # 1. Guest reset.
 n=$(lines)
 monitor b system_reset
-wait_for 100 bash -c "tail -n +$((n + 1)) '$work/b.log' | grep -q 'guest: ready'" ||
+wait_for 600 bash -c "tail -n +$((n + 1)) '$work/b.log' | grep -q 'guest: ready'" ||
   fail "guest B did not come back after system_reset"
 n=$(lines)
 wait_for 600 ok_after "$n" || fail "no ping after guest B's reset"

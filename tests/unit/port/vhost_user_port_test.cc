@@ -313,6 +313,60 @@ TEST_F(VhostUserPortTest, ChecksumFinishedAndGsoRefusedForGuestWithoutOffloads) 
   EXPECT_EQ(pool_->available(), pool_->capacity());
 }
 
+TEST_F(VhostUserPortTest, TsoPacketIsSegmentedForGuestWithoutTso) {
+  start(kBase);
+  post_rx_buffers(8, 2048, 0x80000);
+  // Ethernet + IPv4 + TCP + 3000 bytes, TSO with MSS 1000, checksum partial.
+  std::vector<uint8_t> f(54 + 3000, 0);
+  f[12] = 0x08;
+  f[14] = 0x45;
+  uint16_t tot = 20 + 20 + 3000;
+  f[16] = static_cast<uint8_t>(tot >> 8);
+  f[17] = static_cast<uint8_t>(tot);
+  f[22] = 64;
+  f[23] = 6;
+  uint8_t addrs[8] = {10, 0, 0, 1, 10, 0, 0, 2};
+  std::memcpy(&f[26], addrs, 8);
+  f[34] = 0x30;
+  f[36] = 0x40;
+  f[46] = 0x50;  // data offset 5
+  f[47] = 0x18;  // PSH ACK
+  for (size_t i = 54; i < f.size(); i++)
+    f[i] = static_cast<uint8_t>(i * 3);
+  // As a guest sends it: the TCP checksum field holds the pseudo-header sum.
+  uint8_t whole[12] = {10,
+                       0,
+                       0,
+                       1,
+                       10,
+                       0,
+                       0,
+                       2,
+                       0,
+                       6,
+                       static_cast<uint8_t>(3020 >> 8),
+                       static_cast<uint8_t>(3020 & 0xff)};
+  uint16_t ps = fold_sum(whole, 12);
+  f[50] = static_cast<uint8_t>(ps >> 8);
+  f[51] = static_cast<uint8_t>(ps);
+  Packet* p = packet_from_bytes(*pool_, f);
+  p->set_csum_partial(34, 16);
+  p->set_gso(kGsoTcpv4, 1000);
+  EXPECT_EQ(port_->tx_burst(0, &p, 1), 3);
+  EXPECT_EQ(port_->gso_stats().segments, 3u);
+  for (int k = 0; k < 3; k++) {
+    virtio::DriverUsed u;
+    ASSERT_TRUE(drivers_[0]->get_used(&u));
+    EXPECT_EQ(u.len, 12u + 54u + 1000u);
+    const uint8_t* frame = mem_ + 0x80000 + 2048ull * k + 12;
+    EXPECT_EQ((frame[16] << 8) | frame[17], 1040);
+    uint8_t pseudo[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0, 6, 0x03, 0xfc};  // length 1020
+    EXPECT_EQ(fold_sum(frame + 34, 1020, fold_sum(pseudo, 12)), 0xffff) << "segment " << k;
+    EXPECT_EQ(fold_sum(frame + 14, 20), 0xffff);  // IPv4 header checksum
+  }
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+}
+
 TEST_F(VhostUserPortTest, StrippedVlanTagIsInsertedForTheGuest) {
   start(kBase | feature_bit(VIRTIO_NET_F_GUEST_CSUM));
   post_rx_buffers(1, 2048, 0x80000);
