@@ -3,11 +3,12 @@
 #   make test    set up, build (release, asan, fuzz) and run the whole suite
 #   make bench   run the benchmarks (release build)
 #   make fuzz    run every fuzz target for FUZZ_SECONDS (default 600) each
+#   make demo    set up, build (release), run ferryd between namespaces and QEMU guests
 
 FUZZ_SECONDS ?= 600
 CTEST_JOBS ?= 2
 
-.PHONY: test setup release asan fuzz-build bench fuzz format clean
+.PHONY: test setup release asan fuzz-build bench fuzz format clean demo
 
 test: setup
 	cmake --preset release
@@ -29,6 +30,10 @@ release: setup
 
 bench: release
 	scripts/bench
+
+# setup (via release), the release build, then the demo.
+demo: release
+	scripts/demo
 
 fuzz: setup
 	cmake --preset fuzz -DFERRY_FUZZ_SECONDS=$(FUZZ_SECONDS)

@@ -15,7 +15,7 @@ function(ferry_layer name)
   if(L_LIBS)
     target_link_libraries(ferry_${name} PUBLIC ${L_LIBS})
   endif()
-  # Dependencies joined with "," : a ";" would split this entry of the FERRY_LAYERS list.
+  # Dependencies joined with "," so that the global list keeps one entry per layer.
   string(REPLACE ";" "," deps_text "${L_DEPENDS}")
   set_property(GLOBAL APPEND PROPERTY FERRY_LAYERS "${name}:${deps_text}")
 endfunction()
