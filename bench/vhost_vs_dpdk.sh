@@ -29,6 +29,11 @@ if ! command -v dpdk-testpmd >/dev/null 2>&1; then
 fi
 [ -x "$ferry" ] || { echo "vhost_vs_dpdk: $ferry not built"; exit 1; }
 
+# The interop tests' helpers (wait_for, stop_pid, start_testpmd); cleanup is our own.
+source tests/interop/common.sh
+source tests/interop/dpdk_lib.sh
+testpmd_show=0 # run_once prints only its result
+
 work=$(mktemp -d /tmp/ferry-vhost-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -40,21 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() {
-  local tenths=$1
-  shift
-  for ((i = 0; i < tenths; i++)); do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-stop_pid() {
-  local pid=$1 sig=$2
-  kill "-$sig" "$pid" 2>/dev/null || true
-  wait_for 100 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 samples() {
   grep -c 'Port statistics' "$1" 2>/dev/null || true
 }
@@ -72,15 +62,14 @@ run_once() {
   else
     local fwd=io
     [ "$mode" = oneway ] && fwd=rxonly
-    dpdk-testpmd --no-pci --no-huge -m 1024 --file-prefix="$tag-be" --lcores '0@1,1@1' \
+    start_testpmd "$work/be.out" "$tag-be" '0@1,1@1' \
       --vdev "net_vhost0,iface=$a,queues=1" --vdev "net_vhost1,iface=$b,queues=1" \
-      -- -a --no-mlockall --total-num-mbufs 32768 --forward-mode=$fwd --stats-period 1 \
-      </dev/null >"$work/be.out" 2>&1 &
-    be_pid=$!
+      -- --forward-mode=$fwd
+    be_pid=$testpmd_pid
   fi
   pids+=("$be_pid")
   if ! wait_for 200 test -S "$b"; then
-    stop_pid "$be_pid" 9
+    stop_pid "$be_pid" 9 || true
     echo nan
     return
   fi
@@ -92,15 +81,14 @@ run_once() {
   else
     vdevs+=(--vdev "net_virtio_user1,path=$b,$opts")
   fi
-  dpdk-testpmd --no-pci --no-huge -m 1024 --file-prefix="$tag-load" --lcores '0@0,1@0' \
-    "${vdevs[@]}" -- -a --no-mlockall --total-num-mbufs 32768 "${fwd[@]}" \
-    --txpkts="$size" --stats-period 1 </dev/null >"$work/load.log" 2>&1 &
-  load_pid=$!
+  start_testpmd "$work/load.log" "$tag-load" '0@0,1@0' "${vdevs[@]}" -- "${fwd[@]}" \
+    --txpkts="$size"
+  load_pid=$testpmd_pid
   pids+=("$load_pid")
   local need=$((warm + secs + 1))
   wait_for $(((need + 30) * 10)) bash -c "[ \$(grep -c 'Port statistics' '$work/load.log') -ge $need ]" || true
-  stop_pid "$load_pid" INT
-  if [ "$backend" = ferry ]; then stop_pid "$be_pid" TERM; else stop_pid "$be_pid" INT; fi
+  stop_pid "$load_pid" INT || true
+  if [ "$backend" = ferry ]; then stop_pid "$be_pid" TERM || true; else stop_pid "$be_pid" INT || true; fi
   rm -rf "/var/run/dpdk/$tag-be" "/var/run/dpdk/$tag-load"
   python3 - "$work/load.log" "$mode" "$warm" <<'PY'
 import re, sys

@@ -11,51 +11,18 @@ set -euo pipefail
 probe=$1
 mode=${2:-split}
 queues=2
-
-if ! command -v dpdk-testpmd >/dev/null 2>&1; then
-  echo "SKIP: dpdk-testpmd not found (Debian package dpdk-dev)"
-  exit 77
-fi
-
-work=$(mktemp -d /tmp/ferry-dpdk-interop.XXXXXX)
+source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/dpdk_lib.sh"
+require_cmd dpdk-testpmd dpdk-dev
+make_work ferry-dpdk-interop
+dpdk_prefix "ferry-interop-$$-$mode"
 sock=$work/vhost.sock
-prefix=ferry-interop-$$-$mode
 probe_pid=
 testpmd_pid=
+cleanup_pids=(testpmd_pid probe_pid)
+fail_logs=("probe stdout=$work/probe.json" "probe stderr=$work/probe.log" "testpmd=$work/testpmd.log")
 
-cleanup() {
-  for pid in $testpmd_pid $probe_pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -9 "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$work" "/var/run/dpdk/$prefix" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*"
-  echo "--- probe stdout"; cat "$work/probe.json" 2>/dev/null || true
-  echo "--- probe stderr"; tail -n 30 "$work/probe.log" 2>/dev/null || true
-  echo "--- testpmd"; tail -n 40 "$work/testpmd.log" 2>/dev/null || true
-  exit 1
-}
-
-# Waits up to $1 tenths of a second for the command in $2... to succeed.
-wait_for() {
-  local tenths=$1
-  shift
-  for ((i = 0; i < tenths; i++)); do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-"$probe" --socket "$sock" --queues "$queues" --timeout 90 >"$work/probe.json" 2>"$work/probe.log" &
-probe_pid=$!
-wait_for 50 test -S "$sock" || fail "probe did not create $sock"
+start_probe "$probe" "$sock" "$queues" 90
 
 vdev="net_virtio_user0,path=$sock,queues=$queues"
 offloads=()
@@ -64,28 +31,17 @@ if [ "$mode" = packed ]; then
   vdev="$vdev,packed_vq=1"
   offloads=(--rx-offloads=0x1c --tx-offloads=0x802c)
 fi
-testpmd_args=(--no-pci --no-huge -m 1024 --file-prefix="$prefix" --lcores '0@0,1@0'
-              --vdev "$vdev" -- -a --no-mlockall --total-num-mbufs 32768
-              --rxq="$queues" --txq="$queues" --stats-period 1 "${offloads[@]}")
-echo "dpdk-testpmd ${testpmd_args[*]}"
-dpdk-testpmd "${testpmd_args[@]}" </dev/null >"$work/testpmd.log" 2>&1 &
-testpmd_pid=$!
+start_testpmd "$work/testpmd.log" "$prefix" '0@0,1@0' --vdev "$vdev" -- \
+  --rxq="$queues" --txq="$queues" "${offloads[@]}"
 
 wait_for 400 grep -q '"event":"driver_ok"' "$work/probe.json" || fail "no DRIVER_OK within 40 s"
 # Let the other queue pair be enabled and traffic start.
 wait_for 100 grep -q 'Port 0: link state change\|Start automatic packet forwarding\|Forwarding' \
   "$work/testpmd.log" || true
 sleep 2
-kill -INT "$testpmd_pid"
-if ! wait_for 200 bash -c "! kill -0 $testpmd_pid 2>/dev/null"; then
-  kill -9 "$testpmd_pid" 2>/dev/null || true
-  fail "testpmd did not stop within 20 s of SIGINT"
-fi
-wait "$testpmd_pid" 2>/dev/null || true
-testpmd_pid=
+stop_testpmd
 wait_for 100 grep -q '"event":"disconnect"' "$work/probe.json" || fail "probe saw no disconnect"
-wait "$probe_pid" || fail "probe exited with an error"
-probe_pid=
+stop_probe
 
 python3 - "$work/probe.json" "$mode" "$queues" <<'PY' || fail "negotiated state is wrong"
 import json, sys

@@ -11,41 +11,16 @@ set -euo pipefail
 
 ferry=$1
 mode=${2:-split}
-if ! command -v dpdk-testpmd >/dev/null 2>&1; then
-  echo "SKIP: dpdk-testpmd not found (Debian package dpdk-dev)"
-  exit 77
-fi
-
-work=$(mktemp -d /tmp/ferry-patch-dpdk.XXXXXX)
-prefix=ferry-patch-$$-$mode
+source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/dpdk_lib.sh"
+require_cmd dpdk-testpmd dpdk-dev
+make_work ferry-patch-dpdk
+dpdk_prefix "ferry-patch-$$-$mode"
 ferry_pid=
 testpmd_pid=
-cleanup() {
-  for pid in $testpmd_pid $ferry_pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -9 "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$work" "/var/run/dpdk/$prefix" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  echo "--- ferry-patch stdout"; tail -n 40 "$work/ferry.out" 2>/dev/null || true
-  echo "--- ferry-patch stderr"; tail -n 30 "$work/ferry.err" 2>/dev/null || true
-  echo "--- testpmd"; tail -n 40 "$work/testpmd.log" 2>/dev/null || true
-  exit 1
-}
-wait_for() {
-  local tenths=$1
-  shift
-  for ((i = 0; i < tenths; i++)); do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
+cleanup_pids=(testpmd_pid ferry_pid)
+fail_logs=("ferry-patch stdout=$work/ferry.out" "ferry-patch stderr=$work/ferry.err"
+           "testpmd=$work/testpmd.log")
 
 queues=1
 opts=""
@@ -59,33 +34,19 @@ case "$mode" in
   *) echo "unknown mode $mode"; exit 2 ;;
 esac
 
-"$ferry" --queues "$queues" --idle-sleep-us 20 "name=A,socket=$work/a.sock" \
-  "name=B,socket=$work/b.sock" >"$work/ferry.out" 2>"$work/ferry.err" &
-ferry_pid=$!
-wait_for 50 test -S "$work/b.sock" || fail "ferry-patch did not create its sockets"
-
-testpmd_args=(--no-pci --no-huge -m 1024 --file-prefix="$prefix" --lcores '0@0,1@0'
-              --vdev "net_virtio_user0,path=$work/a.sock,queues=$queues$opts"
-              --vdev "net_virtio_user1,path=$work/b.sock,queues=$queues$opts"
-              -- -a --no-mlockall --total-num-mbufs 32768 --forward-mode=io --tx-first
-              --rxq="$queues" --txq="$queues" --stats-period 1 "${offloads[@]}")
-echo "dpdk-testpmd ${testpmd_args[*]}"
-dpdk-testpmd "${testpmd_args[@]}" </dev/null >"$work/testpmd.log" 2>&1 &
-testpmd_pid=$!
+start_ferry "$ferry" --queues "$queues" --idle-sleep-us 20
+start_testpmd "$work/testpmd.log" "$prefix" '0@0,1@0' \
+  --vdev "net_virtio_user0,path=$work/a.sock,queues=$queues$opts" \
+  --vdev "net_virtio_user1,path=$work/b.sock,queues=$queues$opts" \
+  -- --forward-mode=io --tx-first --rxq="$queues" --txq="$queues" "${offloads[@]}"
 
 wait_for 400 grep -q 'Rx-pps' "$work/testpmd.log" || fail "testpmd did not start forwarding in 40 s"
 sleep 4
 # Ferry's counters while traffic runs (stopping the front-end drops what is in flight).
-kill -USR1 "$ferry_pid"
-wait_for 50 grep -q '^stats name=B' "$work/ferry.out" || fail "no counters from ferry-patch"
+ferry_stats
 cp "$work/ferry.out" "$work/running.txt"
-kill -INT "$testpmd_pid"
-wait_for 200 bash -c "! kill -0 $testpmd_pid 2>/dev/null" || fail "testpmd did not stop"
-wait "$testpmd_pid" 2>/dev/null || true
-testpmd_pid=
-kill -TERM "$ferry_pid"
-wait "$ferry_pid" || fail "ferry-patch exited with an error"
-ferry_pid=
+stop_testpmd
+stop_ferry
 [ ! -e "$work/a.sock" ] || fail "ferry-patch left its socket behind"
 
 python3 - "$work/running.txt" "$work/testpmd.log" "$mode" "$queues" <<'PY' || fail "traffic check failed"

@@ -11,37 +11,16 @@
 set -euo pipefail
 
 probe=$1
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-  echo "SKIP: qemu-system-x86_64 not found (Debian package qemu-system-x86)"
-  exit 77
-fi
-
-work=$(mktemp -d /tmp/ferry-qemu-interop.XXXXXX)
+source "$(dirname "$0")/qemu_lib.sh"
+require_qemu
+make_work ferry-qemu-interop
 sock=$work/vhost.sock
 probe_pid=
 qemu_pid=
-cleanup() {
-  for pid in $qemu_pid $probe_pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -9 "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  echo "--- probe stdout"; cat "$work/probe.json" 2>/dev/null || true
-  echo "--- probe stderr"; tail -n 30 "$work/probe.log" 2>/dev/null || true
-  echo "--- qemu"; tail -n 30 "$work/qemu.log" 2>/dev/null || true
-  exit 1
-}
+cleanup_pids=(qemu_pid probe_pid)
+fail_logs=("probe stdout=$work/probe.json" "probe stderr=$work/probe.log" "qemu=$work/qemu.log")
 
-"$probe" --socket "$sock" --queues 2 --timeout 60 >"$work/probe.json" 2>"$work/probe.log" &
-probe_pid=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "probe did not create $sock"
+start_probe "$probe" "$sock" 2 60
 
 qemu-system-x86_64 -accel tcg -m 128 -nodefaults -no-reboot -display none -serial none \
   -object memory-backend-memfd,id=mem,size=128M,share=on -machine q35,memory-backend=mem \
@@ -53,9 +32,8 @@ kill -0 "$qemu_pid" 2>/dev/null || fail "QEMU exited early"
 kill -TERM "$qemu_pid"
 wait "$qemu_pid" 2>/dev/null || true
 qemu_pid=
-for _ in $(seq 100); do grep -q '"event":"disconnect"' "$work/probe.json" && break; sleep 0.1; done
-wait "$probe_pid" || fail "probe exited with an error"
-probe_pid=
+wait_for 100 grep -q '"event":"disconnect"' "$work/probe.json" || true
+stop_probe
 
 if grep -i 'vhost' "$work/qemu.log" | grep -iv 'terminating on signal'; then
   fail "QEMU reported a vhost problem"

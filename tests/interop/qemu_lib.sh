@@ -1,4 +1,28 @@
-# Shared helpers of the QEMU interop tests (sourced). Expects $work to be set.
+# shellcheck shell=bash
+# Shared helpers of the QEMU interop tests (sourced); brings common.sh with it.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+require_qemu() {
+  require_cmd qemu-system-x86_64 qemu-system-x86
+}
+
+# guest_setup NAME GUEST_DIR: the start of the tests with two guests (a and b) on a
+# ferry-patch: $work, cleanup of the guests and Ferry, their logs on failure, and the guest
+# image in GUEST_DIR (the test skips when it cannot be built).
+guest_setup() {
+  guest_dir=$2
+  require_qemu
+  make_work "$1"
+  ferry_pid=
+  guest_pid_a=
+  guest_pid_b=
+  cleanup_pids=(guest_pid_a guest_pid_b ferry_pid)
+  local f
+  for f in a.log b.log a.qemu b.qemu ferry.err ferry.out; do
+    fail_logs+=("$f=$work/$f")
+  done
+  guest_image "$guest_dir" || skip "cannot build the guest image (scripts/guest-image)"
+}
 
 # Guest image: built once per build tree by scripts/guest-image.
 guest_image() {
@@ -44,14 +68,4 @@ PY
 # count_lines FILE PATTERN: lines of FILE matching PATTERN (0 if none).
 count_lines() {
   grep -c -- "$2" "$1" 2>/dev/null || true
-}
-
-wait_for() {
-  local tenths=$1
-  shift
-  for ((i = 0; i < tenths; i++)); do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  return 1
 }

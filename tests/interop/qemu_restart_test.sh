@@ -11,41 +11,9 @@
 set -euo pipefail
 
 ferry=$1
-guest_dir=$2
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-  echo "SKIP: qemu-system-x86_64 not found (Debian package qemu-system-x86)"
-  exit 77
-fi
-work=$(mktemp -d /tmp/ferry-qemu-restart.XXXXXX)
 source "$(dirname "$0")/qemu_lib.sh"
-ferry_pid=
-guest_pid_a=
-guest_pid_b=
-cleanup() {
-  for pid in $guest_pid_a $guest_pid_b $ferry_pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -9 "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in a.log b.log a.qemu b.qemu ferry.err ferry.out; do
-    echo "--- $f"; tail -n 30 "$work/$f" 2>/dev/null || true
-  done
-  exit 1
-}
-guest_image "$guest_dir" || { echo "SKIP: cannot build the guest image (scripts/guest-image)"; exit 77; }
+guest_setup ferry-qemu-restart "$2"
 
-start_ferry() {
-  "$ferry" --queues 2 "name=A,socket=$work/a.sock" "name=B,socket=$work/b.sock" \
-    >>"$work/ferry.out" 2>>"$work/ferry.err" &
-  ferry_pid=$!
-  wait_for 50 test -S "$work/b.sock" || fail "ferry-patch did not create its sockets"
-}
 # ok_after N: a PING_OK line in b.log after its first N lines.
 ok_after() {
   tail -n +"$(($1 + 1))" "$work/b.log" 2>/dev/null | grep -q PING_OK
@@ -54,7 +22,7 @@ lines() {
   wc -l <"$work/b.log"
 }
 
-start_ferry
+start_ferry "$ferry" --queues 2
 start_guest a "$work/a.sock" 52:54:00:00:00:0a "" \
   "ip=10.0.0.1/24 run=\"while true; do sleep 100; done\""
 start_guest b "$work/b.sock" 52:54:00:00:00:0b "" \
@@ -81,15 +49,12 @@ ferry_pid=
 rm -f "$work/a.sock" "$work/b.sock"
 sleep 2
 n=$(lines)
-start_ferry
+start_ferry "$ferry" --queues 2
 started=$(date +%s)
 wait_for 600 ok_after "$n" || fail "no ping within 60 s of Ferry's restart"
 echo "ping resumed $(($(date +%s) - started)) s after Ferry restarted"
 
-kill -USR1 "$ferry_pid"
-wait_for 50 grep -q '^stats name=B' "$work/ferry.out" || fail "no counters from ferry-patch"
+ferry_stats
 grep '^stats' "$work/ferry.out" | tail -n 2
-kill -TERM "$ferry_pid"
-wait "$ferry_pid" || fail "ferry-patch exited with an error"
-ferry_pid=
+stop_ferry
 echo "PASS: traffic resumes after a guest reset and a Ferry restart"

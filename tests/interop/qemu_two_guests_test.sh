@@ -10,40 +10,10 @@
 set -euo pipefail
 
 ferry=$1
-guest_dir=$2
 ring=${3:-split}
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-  echo "SKIP: qemu-system-x86_64 not found (Debian package qemu-system-x86)"
-  exit 77
-fi
-work=$(mktemp -d /tmp/ferry-qemu-guests.XXXXXX)
 source "$(dirname "$0")/qemu_lib.sh"
-ferry_pid=
-guest_pid_a=
-guest_pid_b=
-cleanup() {
-  for pid in $guest_pid_a $guest_pid_b $ferry_pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -9 "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in a.log b.log a.qemu b.qemu ferry.err ferry.out; do
-    echo "--- $f"; tail -n 30 "$work/$f" 2>/dev/null || true
-  done
-  exit 1
-}
-guest_image "$guest_dir" || { echo "SKIP: cannot build the guest image (scripts/guest-image)"; exit 77; }
-
-"$ferry" --queues 2 "name=A,socket=$work/a.sock" "name=B,socket=$work/b.sock" \
-  >"$work/ferry.out" 2>"$work/ferry.err" &
-ferry_pid=$!
-wait_for 50 test -S "$work/b.sock" || fail "ferry-patch did not create its sockets"
+guest_setup ferry-qemu-guests "$2"
+start_ferry "$ferry" --queues 2
 
 dev=""
 [ "$ring" = packed ] && dev=",packed=on"
@@ -59,8 +29,7 @@ grep -q IPERF_FWD_OK "$work/b.log" || fail "iperf3 B -> A failed"
 grep -q IPERF_REV_OK "$work/b.log" || fail "iperf3 A -> B failed"
 grep 'receiver' "$work/b.log" | sed 's/^/iperf3: /'
 
-kill -USR1 "$ferry_pid"
-wait_for 50 grep -q '^stats name=B' "$work/ferry.out" || fail "no counters from ferry-patch"
+ferry_stats
 grep '^stats' "$work/ferry.out"
 grep -E "control commands|drop |queue [0-9]:" "$work/ferry.out" || true
 
@@ -85,7 +54,5 @@ for path in sys.argv[1:3]:
 print("\n".join(errors))
 sys.exit(1 if errors else 0)
 PY
-kill -TERM "$ferry_pid"
-wait "$ferry_pid" || fail "ferry-patch exited with an error"
-ferry_pid=
+stop_ferry
 echo "PASS: two QEMU guests ($ring ring) through Ferry: ping and iperf3 both ways"
