@@ -26,13 +26,15 @@ class BigEndian {
   // Wraps raw network-order bits (as they sit in memory) without swapping.
   static constexpr BigEndian from_raw(T raw) {
     BigEndian be;
-    for (unsigned i = 0; i < sizeof(T); i++) be.bytes_[i] = static_cast<uint8_t>(raw >> (8 * i));
+    for (unsigned i = 0; i < sizeof(T); i++)
+      be.bytes_[i] = static_cast<uint8_t>(raw >> (8 * i));
     return be;
   }
 
   constexpr T value() const {
     T v = 0;
-    for (unsigned i = 0; i < sizeof(T); i++) v = static_cast<T>((v << 8) | bytes_[i]);
+    for (unsigned i = 0; i < sizeof(T); i++)
+      v = static_cast<T>((v << 8) | bytes_[i]);
     return v;
   }
   constexpr void set(T host) {
@@ -43,7 +45,8 @@ class BigEndian {
   // The bits as they sit in memory, read as a host integer (for checksums and hashing).
   constexpr T raw() const {
     T v = 0;
-    for (unsigned i = 0; i < sizeof(T); i++) v |= static_cast<T>(T{bytes_[i]} << (8 * i));
+    for (unsigned i = 0; i < sizeof(T); i++)
+      v |= static_cast<T>(T{bytes_[i]} << (8 * i));
     return v;
   }
 
@@ -78,7 +81,11 @@ inline uint16_t load_be16(const void* p) {
 inline uint32_t load_be32(const void* p) {
   return __builtin_bswap32(load_unaligned<uint32_t>(p));
 }
-inline void store_be16(void* p, uint16_t v) { store_unaligned(p, __builtin_bswap16(v)); }
-inline void store_be32(void* p, uint32_t v) { store_unaligned(p, __builtin_bswap32(v)); }
+inline void store_be16(void* p, uint16_t v) {
+  store_unaligned(p, __builtin_bswap16(v));
+}
+inline void store_be32(void* p, uint32_t v) {
+  store_unaligned(p, __builtin_bswap32(v));
+}
 
 }  // namespace ferry

@@ -57,17 +57,17 @@ enum class CsumState : uint8_t { kNone = 0, kPartial, kComplete, kUnnecessary };
 // kGsoTcpv6, kGsoUdp, kGsoUdpL4 bits names the segmentation; the others qualify it.
 enum GsoTypeBits : uint16_t {
   kGsoNone = 0,
-  kGsoTcpv4 = 1u << 0,         // TSO over IPv4
-  kGsoTcpv6 = 1u << 1,         // TSO over IPv6
-  kGsoUdp = 1u << 2,           // UFO: IP fragmentation of one large UDP datagram
-  kGsoUdpL4 = 1u << 3,         // USO: gso_size-byte UDP datagrams
-  kGsoTcpEcn = 1u << 4,        // the first segment has CWR set (virtio GSO_ECN)
-  kGsoTcpFixedId = 1u << 5,    // keep the IPv4 ID of every segment equal
-  kGsoUdpTunnel = 1u << 6,     // the segmentation applies to the inner packet of VXLAN/Geneve
-  kGsoUdpTunnelCsum = 1u << 7, // ... and the outer UDP checksum is to be filled per segment
-  kGsoGre = 1u << 8,           // the segmentation applies to the inner packet of GRE
-  kGsoGreCsum = 1u << 9,       // ... and the GRE checksum is to be filled per segment
-  kGsoPartial = 1u << 10,      // only the inner packet is segmented; outer headers are copied
+  kGsoTcpv4 = 1u << 0,           // TSO over IPv4
+  kGsoTcpv6 = 1u << 1,           // TSO over IPv6
+  kGsoUdp = 1u << 2,             // UFO: IP fragmentation of one large UDP datagram
+  kGsoUdpL4 = 1u << 3,           // USO: gso_size-byte UDP datagrams
+  kGsoTcpEcn = 1u << 4,          // the first segment has CWR set (virtio GSO_ECN)
+  kGsoTcpFixedId = 1u << 5,      // keep the IPv4 ID of every segment equal
+  kGsoUdpTunnel = 1u << 6,       // the segmentation applies to the inner packet of VXLAN/Geneve
+  kGsoUdpTunnelCsum = 1u << 7,   // ... and the outer UDP checksum is to be filled per segment
+  kGsoGre = 1u << 8,             // the segmentation applies to the inner packet of GRE
+  kGsoGreCsum = 1u << 9,         // ... and the GRE checksum is to be filled per segment
+  kGsoPartial = 1u << 10,        // only the inner packet is segmented; outer headers are copied
   kGsoTunnelRemcsum = 1u << 11,  // remote checksum offload (VXLAN RCO) is in use
 };
 
@@ -194,7 +194,8 @@ class Packet {
   // Links `tail` (and its chain) after the last segment of this packet.
   void append_segment(Packet* tail) {
     Packet* last = this;
-    while (last->next_ != nullptr) last = last->next_;
+    while (last->next_ != nullptr)
+      last = last->next_;
     last->next_ = tail;
     pkt_len_ += tail->pkt_len_;
   }
@@ -214,12 +215,14 @@ class Packet {
   }
   Packet* last_segment() {
     Packet* last = this;
-    while (last->next_ != nullptr) last = last->next_;
+    while (last->next_ != nullptr)
+      last = last->next_;
     return last;
   }
   uint32_t segment_count() const {
     uint32_t n = 0;
-    for (const Packet* s = this; s != nullptr; s = s->next_) n++;
+    for (const Packet* s = this; s != nullptr; s = s->next_)
+      n++;
     return n;
   }
   // Where the buffer came from: BufferPool::from_id(pool_id()).
@@ -240,8 +243,8 @@ class Packet {
   void set_inner_l4_offset(uint16_t v) { inner_l4_offset_ = v; }
   // Moves every recorded offset by delta (after pushing or stripping front headers).
   void shift_offsets(int delta) {
-    for (uint16_t* o : {&l3_offset_, &l4_offset_, &inner_l2_offset_, &inner_l3_offset_,
-                        &inner_l4_offset_}) {
+    for (uint16_t* o :
+         {&l3_offset_, &l4_offset_, &inner_l2_offset_, &inner_l3_offset_, &inner_l4_offset_}) {
       if (*o != kNoOffset) *o = static_cast<uint16_t>(*o + delta);
     }
     if (csum_state_ == CsumState::kPartial || csum_state_ == CsumState::kComplete) {
@@ -311,28 +314,28 @@ class Packet {
 
  private:
   // Layout pinned below: hot fields (data, length, chain) first.
-  uint8_t* data_;                // 0: first byte of this segment's data
-  Packet* next_;                 // 8: next segment, or nullptr
-  uint32_t data_len_;            // 16: bytes in this segment
-  uint32_t pkt_len_;             // 20: bytes in the whole chain (head only)
-  uint32_t buffer_len_;          // 24: size of the buffer from buffer_start()
-  uint32_t rss_hash_;            // 28
-  PacketType packet_type_;       // 32
-  uint16_t headroom_;            // 36: data_ - buffer_start()
-  uint16_t pool_id_;             // 38: BufferPool::from_id(), kNoPool when not pooled
-  uint16_t in_port_;             // 40
-  uint16_t vlan_tci_;            // 42
-  uint16_t l3_offset_;           // 44
-  uint16_t l4_offset_;           // 46
-  uint16_t inner_l2_offset_;     // 48
-  uint16_t inner_l3_offset_;     // 50
-  uint16_t inner_l4_offset_;     // 52
-  uint16_t csum_start_;          // 54
-  uint16_t csum_offset_;         // 56: or the folded sum for kComplete
-  uint16_t gso_size_;            // 58
-  CsumState csum_state_;         // 60
-  uint8_t flags_;                // 61: PacketFlagBits
-  uint16_t gso_type_;            // 62: GsoTypeBits
+  uint8_t* data_;             // 0: first byte of this segment's data
+  Packet* next_;              // 8: next segment, or nullptr
+  uint32_t data_len_;         // 16: bytes in this segment
+  uint32_t pkt_len_;          // 20: bytes in the whole chain (head only)
+  uint32_t buffer_len_;       // 24: size of the buffer from buffer_start()
+  uint32_t rss_hash_;         // 28
+  PacketType packet_type_;    // 32
+  uint16_t headroom_;         // 36: data_ - buffer_start()
+  uint16_t pool_id_;          // 38: BufferPool::from_id(), kNoPool when not pooled
+  uint16_t in_port_;          // 40
+  uint16_t vlan_tci_;         // 42
+  uint16_t l3_offset_;        // 44
+  uint16_t l4_offset_;        // 46
+  uint16_t inner_l2_offset_;  // 48
+  uint16_t inner_l3_offset_;  // 50
+  uint16_t inner_l4_offset_;  // 52
+  uint16_t csum_start_;       // 54
+  uint16_t csum_offset_;      // 56: or the folded sum for kComplete
+  uint16_t gso_size_;         // 58
+  CsumState csum_state_;      // 60
+  uint8_t flags_;             // 61: PacketFlagBits
+  uint16_t gso_type_;         // 62: GsoTypeBits
 
   friend struct PacketLayoutCheck;
 };

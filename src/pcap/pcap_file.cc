@@ -29,7 +29,9 @@ std::unique_ptr<PcapReader> PcapReader::open(const std::string& path, std::strin
   return std::unique_ptr<PcapReader>(new PcapReader(handle, raw_ip));
 }
 
-PcapReader::~PcapReader() { pcap_close(handle_); }
+PcapReader::~PcapReader() {
+  pcap_close(handle_);
+}
 
 bool PcapReader::next(Frame* frame) {
   struct pcap_pkthdr* header = nullptr;
@@ -54,7 +56,18 @@ bool PcapReader::next(Frame* frame) {
   }
   // Zero MACs, and the EtherType the IP version nibble names (IPv4 when there is none).
   const bool ipv6 = header->caplen > 0 && (bytes[0] >> 4) == 6;
-  const uint8_t ethernet[14] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  const uint8_t ethernet[14] = {0,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0,
                                 static_cast<uint8_t>(ipv6 ? 0x86 : 0x08),
                                 static_cast<uint8_t>(ipv6 ? 0xdd : 0x00)};
   frame->data.assign(ethernet, ethernet + sizeof(ethernet));
@@ -63,12 +76,12 @@ bool PcapReader::next(Frame* frame) {
   return true;
 }
 
-bool PcapReader::read_all(const std::string& path, std::vector<Frame>* frames,
-                          std::string* error) {
+bool PcapReader::read_all(const std::string& path, std::vector<Frame>* frames, std::string* error) {
   auto reader = open(path, error);
   if (!reader) return false;
   Frame frame;
-  while (reader->next(&frame)) frames->push_back(frame);
+  while (reader->next(&frame))
+    frames->push_back(frame);
   if (!reader->error().empty()) {
     *error = path + ": " + reader->error();
     return false;
@@ -118,6 +131,8 @@ void PcapWriter::write(const Packet& packet, uint64_t timestamp_ns) {
   write(scratch_, timestamp_ns);
 }
 
-bool PcapWriter::flush() { return pcap_dump_flush(dumper_) == 0; }
+bool PcapWriter::flush() {
+  return pcap_dump_flush(dumper_) == 0;
+}
 
 }  // namespace ferry::pcap

@@ -41,9 +41,15 @@ bool GuestMemory::add_region(const MemoryRegion& r, std::string* error) {
   return true;
 }
 
-void GuestMemory::clear() { regions_.clear(); }
-size_t GuestMemory::region_count() const { return regions_.size(); }
-const MemoryRegion& GuestMemory::region(size_t i) const { return regions_[i]; }
+void GuestMemory::clear() {
+  regions_.clear();
+}
+size_t GuestMemory::region_count() const {
+  return regions_.size();
+}
+const MemoryRegion& GuestMemory::region(size_t i) const {
+  return regions_[i];
+}
 
 uint8_t* GuestMemory::translate(uint64_t gpa, uint64_t len) const {
   if (len == 0) len = 1;
@@ -82,9 +88,13 @@ void GuestMemory::set_dirty_log(uint8_t* bitmap, uint64_t size_bytes) {
   log_size_ = size_bytes;
 }
 
-void GuestMemory::clear_dirty_log() { set_dirty_log(nullptr, 0); }
+void GuestMemory::clear_dirty_log() {
+  set_dirty_log(nullptr, 0);
+}
 
-bool GuestMemory::logging() const { return log_ != nullptr; }
+bool GuestMemory::logging() const {
+  return log_ != nullptr;
+}
 
 void GuestMemory::mark_dirty(uint64_t gpa, uint64_t len) {
   if (log_ == nullptr || len == 0) return;

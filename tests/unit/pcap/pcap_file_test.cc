@@ -1,10 +1,10 @@
 #include "pcap/pcap_file.h"
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace ferry::pcap {
 namespace {
@@ -33,8 +33,7 @@ TEST(PcapReader, ReadsARealCapture) {
 TEST(PcapReader, RawIpCapturesGetAnEthernetHeader) {
   std::vector<Frame> frames;
   std::string error;
-  ASSERT_TRUE(PcapReader::read_all(capture("one_ipv6_http_stream.pcap"), &frames, &error))
-      << error;
+  ASSERT_TRUE(PcapReader::read_all(capture("one_ipv6_http_stream.pcap"), &frames, &error)) << error;
   ASSERT_FALSE(frames.empty());
   for (const Frame& f : frames) {
     EXPECT_TRUE(f.synthesized_ethernet);

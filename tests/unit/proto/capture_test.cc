@@ -91,7 +91,9 @@ const std::map<std::string, Expectation>& expectations() {
   return table;
 }
 
-Frames load(const std::string& name) { return read_ethernet(name); }
+Frames load(const std::string& name) {
+  return read_ethernet(name);
+}
 
 // Splits `frame` into a chain of up to three segments and parses it with parse_packet.
 ParseError parse_chained(const std::vector<uint8_t>& frame, size_t cut1, size_t cut2,
