@@ -14,7 +14,8 @@
 # (one-way: mergeable on only; it only changes the receive side of the guest). Runs are
 # interleaved Ferry, DPDK, Ferry, DPDK ... (REPS each, default 5) and each run measures
 # SECONDS_PER_RUN seconds (default 4) after a 2 s warm-up, from the load's own counters
-# (packets the load received in loop mode, sent in one-way mode). Prints the median and
+# (the load's per-second rate of packets received in loop mode, sent in one-way mode, as
+# testpmd prints it every second). Prints the median and
 # min-max in Mpps and the ratio Ferry/DPDK of the medians per row.
 # Environment: REPS, SECONDS_PER_RUN, ROWS (e.g. "loop-64-split-1 oneway-1500-packed-1").
 set -euo pipefail
@@ -85,7 +86,7 @@ run_once() {
     --txpkts="$size"
   load_pid=$testpmd_pid
   pids+=("$load_pid")
-  local need=$((warm + secs + 1))
+  local need=$((warm + secs + 2))
   wait_for $(((need + 30) * 10)) bash -c "[ \$(grep -c 'Port statistics' '$work/load.log') -ge $need ]" || true
   stop_pid "$load_pid" INT || true
   if [ "$backend" = ferry ]; then stop_pid "$be_pid" TERM || true; else stop_pid "$be_pid" INT || true; fi
@@ -94,19 +95,23 @@ run_once() {
 import re, sys
 text = open(sys.argv[1], errors="replace").read()
 mode, warm = sys.argv[2], int(sys.argv[3])
+# Only the periodic blocks: the summary printed at exit repeats the packet counts.
+text = text.split("Telling cores to stop")[0].split("Forward statistics")[0]
 blocks = text.split("Port statistics")[1:]
-totals = []
+# Each block has the load's own per-port rate since the previous block (testpmd times
+# it with the TSC), so late or missed blocks do not skew the result.
+key = "Tx-pps" if mode == "oneway" else "Rx-pps"
+rates = []
 for b in blocks:
-    key = "TX-packets" if mode == "oneway" else "RX-packets"
     vals = [int(v) for v in re.findall(key + r":\s+(\d+)", b)]
     if vals:
-        totals.append(sum(vals))
-# Samples come once a second; skip the warm-up ones.
-if len(totals) < warm + 2:
+        rates.append(sum(vals))
+# The first blocks are the warm-up; the last may cover a partial second.
+rates = rates[warm + 1:-1]
+if len(rates) < 2:
     print("nan")
 else:
-    t = totals[warm:]
-    print(f"{(t[-1] - t[0]) / (len(t) - 1) / 1e6:.3f}")
+    print(f"{sum(rates) / len(rates) / 1e6:.3f}")
 PY
 }
 

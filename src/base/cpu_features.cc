@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <cpuid.h>
+
 namespace ferry {
 
 const CpuFeatures& cpu_features() {
@@ -15,6 +17,8 @@ const CpuFeatures& cpu_features() {
     f.avx512vl = __builtin_cpu_supports("avx512vl");
     f.vpclmulqdq = __builtin_cpu_supports("vpclmulqdq");
     f.gfni = __builtin_cpu_supports("gfni");
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx)) f.prefetchw = (ecx >> 8) & 1;
     return f;
   }();
   return features;

@@ -17,6 +17,7 @@ struct CpuFeatures {
   bool avx512vl = false;
   bool vpclmulqdq = false;
   bool gfni = false;
+  bool prefetchw = false;  // PREFETCHW (CPUID 0x80000001 ECX.PRFCHW)
 };
 
 // The CPU's features as detected (ignores FERRY_CPU).

@@ -49,6 +49,16 @@ class RxWriter {
     written_[0] = 0;
     piece_ = chains_[0].first_writable;
   }
+  // Counts len bytes the caller wrote at the start of the first writable piece (which
+  // holds at least len bytes).
+  void skip(uint32_t len) {
+    off_ = len;
+    written_[0] = len;
+    if (off_ == chains_[0].buffers[piece_].len) {
+      piece_++;
+      off_ = 0;
+    }
+  }
   void write(const uint8_t* src, uint32_t len) {
     while (len > 0) {
       const DescChain& c = chains_[chain_];
@@ -451,6 +461,14 @@ uint16_t VhostUserPort::receive(Queue& q, Ring& r, uint32_t index, QueueStats& s
     check_broken(q, r, index);
     return 0;
   }
+  // The frames were just written by the driver on another core: start pulling their
+  // first lines in now so the misses overlap instead of stalling each copy in turn.
+  for (uint16_t i = 0; i < n; i++) {
+    if (chains[i].count > 0) {
+      __builtin_prefetch(chains[i].buffers[0].addr);
+      __builtin_prefetch(chains[i].buffers[0].addr + 64);
+    }
+  }
   DirectionStats& d = s.rx;
   uint16_t out = 0;
   uint64_t bytes = 0;
@@ -487,8 +505,8 @@ uint16_t VhostUserPort::receive(Queue& q, Ring& r, uint32_t index, QueueStats& s
 }
 
 template <typename Queue>
-VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, QueueStats& s, Packet* p,
-                                               uint64_t* bytes) {
+VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, virtio::RxChainReserve<Queue>& reserve,
+                                               QueueStats& s, Packet* p, uint64_t* bytes) {
   DirectionStats& d = s.tx;
   if (p->csum_state() == CsumState::kPartial && (caps_ & kCapTxCsum) == 0) {
     if (csum::finish_partial(*p) != csum::CsumError::kOk) {
@@ -498,16 +516,14 @@ VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, QueueStats& s, Packet* 
     }
     s.csum_filled++;
   }
-  virtio_net_hdr_v1 h;
-  if (virtio::packet_to_header(*p, 1, &h) != virtio::NetHdrError::kNone) {
+  if (virtio::check_header_representable(*p) != virtio::NetHdrError::kNone) {
     d.drop(DropReason::kOffloadUnsupported);
     free_packet(p);
     return Delivery::kDropped;
   }
-  DescChain* chains = chains_.data();
   uint32_t len = chain_length(*p);
-  virtio::RxGather g =
-      virtio::gather_rx_buffers(q, uint64_t{hdr_len_} + len, chains, kMaxRxChains, mergeable_);
+  DescChain* chains = nullptr;
+  virtio::RxGather g = reserve.gather(uint64_t{hdr_len_} + len, kMaxRxChains, mergeable_, &chains);
   if (g.status == virtio::RxGatherStatus::kNoBuffers ||
       g.status == virtio::RxGatherStatus::kBroken) {
     return Delivery::kStop;  // p is still the caller's
@@ -518,9 +534,19 @@ VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, QueueStats& s, Packet* 
     free_packet(p);
     return Delivery::kDropped;
   }
-  h.num_buffers = htole16(g.count);
   RxWriter w(chains, written_.data());
-  w.write(reinterpret_cast<const uint8_t*>(&h), hdr_len_);
+  const virtio::VirtqBuffer& first = chains[0].buffers[chains[0].first_writable];
+  if (hdr_len_ == sizeof(virtio_net_hdr_v1) && first.len >= hdr_len_) {
+    // Straight into the guest's buffer: a header assembled on the stack and copied out
+    // would be read back before its stores retire, stalling on the stores still waiting
+    // for guest cache lines.
+    virtio::packet_to_header(*p, g.count, reinterpret_cast<virtio_net_hdr_v1*>(first.addr));
+    w.skip(hdr_len_);
+  } else {
+    virtio_net_hdr_v1 h;
+    virtio::packet_to_header(*p, g.count, &h);
+    w.write(reinterpret_cast<const uint8_t*>(&h), hdr_len_);
+  }
   for (const Packet* seg = p; seg != nullptr && len > 0; seg = seg->next()) {
     uint32_t m = std::min(seg->data_len(), len);
     w.write(seg->data(), m);
@@ -541,6 +567,8 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
   uint64_t bytes = 0;
   bool published = false;
   bool stop = false;
+  virtio::RxChainReserve<Queue> reserve(q, chains_.data());
+  reserve.fill(n);
   uint16_t i = 0;
   for (; i < n && !stop; i++) {
     Packet* p = pkts[i];
@@ -565,7 +593,7 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
         free_packet(p);
         uint32_t k = 0;
         for (; k < nseg; k++) {
-          Delivery res = deliver(q, s, segments_[k], &bytes);
+          Delivery res = deliver(q, reserve, s, segments_[k], &bytes);
           if (res == Delivery::kStop) break;
           published = true;
           if (res == Delivery::kSent) sent++;
@@ -581,7 +609,7 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
         p->set_gso(p->gso_type() & ~kGsoTcpEcn, p->gso_size());
       }
     }
-    Delivery res = deliver(q, s, p, &bytes);
+    Delivery res = deliver(q, reserve, s, p, &bytes);
     if (res == Delivery::kStop) break;
     published = true;
     if (res == Delivery::kSent) sent++;
@@ -591,6 +619,7 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
     d.drop(q.broken() ? DropReason::kQueueBroken : DropReason::kRingFull, n - i);
     free_packets(pkts + i, n - i);
   }
+  reserve.release();
   if (published) {
     q.flush();
     notify(q, r, s, true);

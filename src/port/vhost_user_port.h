@@ -46,6 +46,7 @@
 #include "vhost/event_loop.h"
 #include "vhost/socket.h"
 #include "virtio/desc_chain.h"
+#include "virtio/mergeable_rx.h"
 #include "virtio/packed_virtqueue.h"
 #include "virtio/split_virtqueue.h"
 
@@ -136,7 +137,8 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   enum class Delivery : uint8_t { kSent, kDropped, kStop };
   // Puts one packet (no GSO the guest cannot take) into the guest's rx ring; frees it.
   template <typename Queue>
-  Delivery deliver(Queue& q, QueueStats& s, Packet* p, uint64_t* bytes);
+  Delivery deliver(Queue& q, virtio::RxChainReserve<Queue>& reserve, QueueStats& s, Packet* p,
+                   uint64_t* bytes);
   Packet* copy_frame(const virtio::DescChain& c, uint32_t offset, uint32_t len);
   // Which gso types the guest takes, as a mask over GsoTypeBits base types.
   bool guest_takes_gso(uint16_t gso_type) const;

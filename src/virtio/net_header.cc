@@ -133,16 +133,24 @@ NetHdrError hash_header_to_packet(const virtio_net_hdr_v1_hash& h, uint32_t fram
   return NetHdrError::kNone;
 }
 
+NetHdrError check_header_representable(const Packet& p) {
+  uint16_t gso = p.gso_type();
+  if (gso == kGsoNone) return NetHdrError::kNone;
+  uint16_t base = gso & kGsoBaseBits;
+  if ((gso & ~(kGsoBaseBits | kGsoTcpEcn | kGsoTcpFixedId)) != 0 || (base & (base - 1)) != 0 ||
+      base == 0) {
+    return NetHdrError::kGsoNotRepresentable;
+  }
+  return NetHdrError::kNone;
+}
+
 NetHdrError packet_to_header(const Packet& p, uint16_t num_buffers, virtio_net_hdr_v1* h) {
   std::memset(h, 0, sizeof(*h));
   h->num_buffers = htole16(num_buffers);
   uint16_t gso = p.gso_type();
   if (gso != kGsoNone) {
+    if (NetHdrError e = check_header_representable(p); e != NetHdrError::kNone) return e;
     uint16_t base = gso & kGsoBaseBits;
-    if ((gso & ~(kGsoBaseBits | kGsoTcpEcn | kGsoTcpFixedId)) != 0 || (base & (base - 1)) != 0 ||
-        base == 0) {
-      return NetHdrError::kGsoNotRepresentable;
-    }
     uint8_t type = base == kGsoTcpv4   ? VIRTIO_NET_HDR_GSO_TCPV4
                    : base == kGsoTcpv6 ? VIRTIO_NET_HDR_GSO_TCPV6
                    : base == kGsoUdp   ? VIRTIO_NET_HDR_GSO_UDP

@@ -68,7 +68,10 @@ NetHdrError hash_header_to_packet(const virtio_net_hdr_v1_hash& h, uint32_t fram
                                   uint16_t* report);
 
 // Device -> driver (rx). Fills h from p's offload state; num_buffers for MRG_RXBUF.
+// h may point into guest memory: it is only written.
 NetHdrError packet_to_header(const Packet& p, uint16_t num_buffers, virtio_net_hdr_v1* h);
+// Can p's offload state be expressed in a header (kGsoNotRepresentable otherwise)?
+NetHdrError check_header_representable(const Packet& p);
 // With the hash: hash_report is the VIRTIO_NET_HASH_REPORT_* type of p's rss_hash() (sent
 // as NONE when p has no hash).
 NetHdrError packet_to_hash_header(const Packet& p, uint16_t num_buffers, uint16_t hash_report,

@@ -292,6 +292,38 @@ TEST(PackedVirtqueue, MergeableRx) {
   EXPECT_EQ(n, 4);
 }
 
+TEST(PackedVirtqueue, RxChainReserveGivesBack) {
+  PackedRig r({.size = 8});
+  for (int i = 0; i < 4; i++) {
+    DriverBuffer b = {TestMemory::kBorder - 2000 + 1000u * i, 1000, true};
+    r.drv->add_chain(&b, 1);
+  }
+  r.drv->publish();
+  std::vector<DescChain> chains(8);
+  DescChain* first = nullptr;
+  {
+    RxChainReserve<PackedVirtqueue> reserve(*r.dev, chains.data());
+    reserve.fill(4);
+    RxGather g = reserve.gather(1500, 8, true, &first);
+    ASSERT_EQ(g.status, RxGatherStatus::kOk);
+    ASSERT_EQ(g.count, 2);
+    for (int i = 0; i < 2; i++)
+      r.dev->add_used(first[i], 1000);
+  }  // the two chains left go back
+  EXPECT_EQ(r.dev->last_avail_idx(), 2);
+  RxGather g = gather_rx_buffers(*r.dev, 2000, chains.data(), 8, true);
+  ASSERT_EQ(g.status, RxGatherStatus::kOk);
+  EXPECT_EQ(g.count, 2);
+  for (int i = 0; i < 2; i++)
+    r.dev->add_used(chains[i], 1000);
+  r.dev->flush();
+  DriverUsed u;
+  int n = 0;
+  while (r.drv->get_used(&u))
+    n++;
+  EXPECT_EQ(n, 4);
+}
+
 TEST(PackedVirtqueue, DirtyLogging) {
   PackedRig r;
   std::vector<uint8_t> log((TestMemory::kEnd >> 12) / 8 + 1);
