@@ -433,7 +433,11 @@ Packet* VhostUserPort::copy_frame(const DescChain& c, uint32_t offset, uint32_t 
   Packet* head = pool.alloc();
   if (head == nullptr) return nullptr;
   uint32_t n = std::min(len, head->tailroom());
-  virtio::copy_from_chain(c, offset, head->append(n), n);
+  if (c.count > 0 && c.buffers[0].len >= uint64_t{offset} + n) {
+    std::memcpy(head->append(n), c.buffers[0].addr + offset, n);  // header and frame in one piece
+  } else {
+    virtio::copy_from_chain(c, offset, head->append(n), n);
+  }
   uint32_t done = n;
   while (done < len) {
     Packet* seg = pool.alloc();
@@ -481,7 +485,11 @@ uint16_t VhostUserPort::receive(Queue& q, Ring& r, uint32_t index, QueueStats& s
     } else {
       uint32_t frame_len = static_cast<uint32_t>(c.readable_len - hdr_len_);
       virtio_net_hdr_v1 h{};
-      virtio::copy_from_chain(c, 0, &h, hdr_len_);
+      if (hdr_len_ == sizeof(h) && c.buffers[0].len >= sizeof(h)) {
+        std::memcpy(&h, c.buffers[0].addr, sizeof(h));
+      } else {
+        virtio::copy_from_chain(c, 0, &h, hdr_len_);
+      }
       Packet* p = copy_frame(c, hdr_len_, frame_len);
       if (p == nullptr) {
         d.drop(DropReason::kNoPoolBuffers);
@@ -541,6 +549,14 @@ VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, virtio::RxChainReserve<
     // would be read back before its stores retire, stalling on the stores still waiting
     // for guest cache lines.
     virtio::packet_to_header(*p, g.count, reinterpret_cast<virtio_net_hdr_v1*>(first.addr));
+    if (g.count == 1 && p->next() == nullptr && first.len - hdr_len_ >= len) {
+      // The common case: one segment into one buffer.
+      std::memcpy(first.addr + hdr_len_, p->data(), len);
+      q.add_used(chains[0], hdr_len_ + len);
+      *bytes += len;
+      free_packet(p);
+      return Delivery::kSent;
+    }
     w.skip(hdr_len_);
   } else {
     virtio_net_hdr_v1 h;

@@ -104,8 +104,12 @@ class RxChainReserve {
       positions_[count_] = q_.avail_position();
       if (q_.pop(&chains_[count_]) != PopStatus::kOk) break;
       const DescChain& c = chains_[count_];
-      if (c.first_writable < c.count)
-        prefetch_for_write(c.buffers[c.first_writable].addr, prefetchw_);
+      if (c.first_writable < c.count) {
+        // Two lines: a header and a small frame straddle a line border in most buffers.
+        const VirtqBuffer& b = c.buffers[c.first_writable];
+        prefetch_for_write(b.addr, prefetchw_);
+        if (b.len > kCacheLineSize) prefetch_for_write(b.addr + kCacheLineSize, prefetchw_);
+      }
       count_++;
     }
   }
