@@ -100,6 +100,7 @@ class RxChainReserve {
   void fill(uint16_t n) {
     release();
     if (n > kCapacity) n = kCapacity;
+    if constexpr (requires { q_.prefetch_avail(n); }) q_.prefetch_avail(n);
     while (count_ < n) {
       positions_[count_] = q_.avail_position();
       if (q_.pop(&chains_[count_]) != PopStatus::kOk) break;

@@ -86,6 +86,9 @@ class PackedVirtqueue {
   // --- available side --------------------------------------------------------------------
   PopStatus pop(DescChain* chain);
   uint16_t pop_burst(DescChain* chains, uint16_t max);
+  // Starts loading the lines of the next n descriptors, which the driver wrote on its own
+  // core, so that popping them does not stall on each line in turn.
+  void prefetch_avail(uint16_t n) const;
   bool has_available();
   uint16_t last_avail_idx() const { return last_avail_idx_; }
   bool avail_wrap() const { return avail_wrap_; }
