@@ -18,6 +18,12 @@
 //                software (offload::GsoEngine), or dropped as kOffloadUnsupported if it
 //                cannot be.
 //
+// Guest memory was last written by the driver's core, so its lines are misses: receive
+// prefetches the frames it pops before copying any, and transmit pops one rx chain per
+// packet up front (virtio::RxChainReserve) and prefetches them for writing, so the misses
+// of a burst overlap. Headers are read and written in place when the first buffer holds
+// them, as it does with every driver we know.
+//
 // Every burst ends with one used-index publication and at most one interrupt (call
 // eventfd, decided by the ring's NotifyPolicy: EVENT_IDX or flags). The port polls:
 // it keeps the guest's kicks disabled. With CTRL_VQ the control queue (the last ring) is
