@@ -305,6 +305,9 @@ bool VhostUserPort::attach_ring(uint32_t index) {
     cfg.in_order_batching = in_order;
     r.packed = std::make_unique<PackedVirtqueue>(mem, cfg);
     r.packed->set_kick_enabled(false);
+    if (index == 0 && backend_.inflight_queue_size() != 0) {
+      log(name() + ": inflight area not used: packed rings are not tracked");
+    }
   } else {
     virtio::SplitVirtqueueConfig cfg;
     if (!SplitVirtqueue::map_ring(*mem, virtio::RingAddressSpace::kFrontendVirtual, rc.num,
