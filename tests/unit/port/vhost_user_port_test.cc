@@ -555,6 +555,59 @@ TEST_F(VhostUserPortTest, InflightAreaResumesTxRingAfterCrash) {
   munmap(area, inflight_desc_.mmap_size);
 }
 
+// The same on the guest's rx ring: buffers the crashed Ferry had taken but not filled are
+// used first by the new one, in the order they were taken; none is used twice.
+TEST_F(VhostUserPortTest, InflightAreaResumesRxRingAfterCrash) {
+  start(kBase, Inflight::kGet);
+  void* area = mmap(nullptr, inflight_desc_.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                    inflight_fd_.get(), 0);
+  ASSERT_NE(area, MAP_FAILED);
+  post_rx_buffers(4, 256, 0x80000);
+  port_.reset();
+  uint16_t a, c;
+  uint64_t a_gpa;
+  {
+    virtio::SplitVirtqueueConfig cfg;
+    std::string error;
+    ASSERT_TRUE(virtio::SplitVirtqueue::map_ring(drv_mem_, virtio::RingAddressSpace::kGuestPhysical,
+                                                 kRingSize, ring_gpa(0), ring_gpa(0) + 0x1000,
+                                                 ring_gpa(0) + 0x2000, &cfg, &error));
+    cfg.inflight = area_of(area, 0);
+    cfg.inflight_capacity = kRingSize;
+    virtio::SplitVirtqueue dying(&drv_mem_, cfg);
+    virtio::DescChain ch[3];
+    ASSERT_EQ(dying.pop_burst(ch, 3), 3);
+    a = ch[0].id;
+    c = ch[2].id;
+    a_gpa = ch[0].buffers[0].gpa;
+    dying.add_used(ch[1], 60);
+    dying.flush();
+  }
+  virtio::DriverUsed u;
+  ASSERT_TRUE(drivers_[0]->get_used(&u));
+  EXPECT_FALSE(drivers_[0]->get_used(&u));
+
+  fe_.reset();
+  sock_.reset();
+  start(kBase, Inflight::kSet);
+  Packet* pkts[3];
+  for (uint8_t i = 0; i < 3; i++)
+    pkts[i] = packet_from_bytes(*pool_, test_frame(static_cast<uint8_t>(30 + i)));
+  ASSERT_EQ(port_->tx_burst(0, pkts, 3), 3);
+  std::vector<uint16_t> ids;
+  while (drivers_[0]->get_used(&u)) {
+    ids.push_back(u.id);
+    EXPECT_EQ(u.len, 12u + 60);
+  }
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], a);
+  EXPECT_EQ(ids[1], c);
+  EXPECT_EQ(std::memcmp(mem_ + a_gpa + 12, test_frame(30).data(), 60), 0);
+  EXPECT_EQ(drivers_[0]->free_descs(), kRingSize);
+  EXPECT_EQ(port_->inflight_resubmitted(), 2u);
+  munmap(area, inflight_desc_.mmap_size);
+}
+
 TEST_F(VhostUserPortTest, HostileInflightAreaIsRejectedAndCounted) {
   start(kBase, Inflight::kGet);
   void* area = mmap(nullptr, inflight_desc_.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
