@@ -315,6 +315,9 @@ bool VhostUserPort::attach_ring(uint32_t index) {
     cfg.in_order_batching = in_order;
     r.packed = std::make_unique<PackedVirtqueue>(mem, cfg);
     r.packed->set_kick_enabled(false);
+    if (index == 0 && backend_.inflight_queue_size() != 0) {
+      log(name() + ": inflight area not used: packed rings are not tracked");
+    }
   } else {
     virtio::SplitVirtqueueConfig cfg;
     if (!SplitVirtqueue::map_ring(*mem, virtio::RingAddressSpace::kFrontendVirtual, rc.num,
@@ -340,13 +343,33 @@ bool VhostUserPort::attach_ring(uint32_t index) {
     cfg.indirect = has_feature(f, VIRTIO_RING_F_INDIRECT_DESC);
     cfg.event_idx = has_feature(f, VIRTIO_RING_F_EVENT_IDX);
     cfg.in_order_batching = in_order;
+    cfg.inflight = backend_.inflight_queue(index);
+    cfg.inflight_capacity = backend_.inflight_queue_size();
     r.split = std::make_unique<SplitVirtqueue>(mem, cfg);
     r.split->set_kick_enabled(false);
+    if (cfg.inflight != nullptr) note_inflight(*r.split, index);
   }
   r.call_fd = rc.call.valid() ? rc.call.get() : -1;
   r.active = true;
   r.broken_logged = false;
   return true;
+}
+
+void VhostUserPort::note_inflight(const SplitVirtqueue& q, uint32_t index) {
+  std::string ring = name() + ": ring " + std::to_string(index);
+  virtio::InflightError e = q.inflight_error();
+  if (e != virtio::InflightError::kNone) {
+    inflight_rejects_[static_cast<unsigned>(e)]++;
+    log(ring + " inflight area rejected (" + virtio::to_string(e) +
+        "), tracking starts afresh at avail idx " + std::to_string(q.last_avail_idx()));
+    return;
+  }
+  if (q.resubmit_total() != 0 || q.inflight_batch_cleared() != 0) {
+    inflight_resubmitted_ += q.resubmit_total();
+    log(ring + " resumed from the inflight area: " + std::to_string(q.resubmit_total()) +
+        " chains resubmitted, " + std::to_string(q.inflight_batch_cleared()) +
+        " completed in the last batch, avail idx " + std::to_string(q.last_avail_idx()));
+  }
 }
 
 void VhostUserPort::detach_ring(uint32_t index) {

@@ -30,8 +30,11 @@
 // serviced from rx_burst(0); its commands set control_state().
 //
 // Writes into guest memory are logged in the dirty log while one is set (migration).
-// Inflight tracking (INFLIGHT_SHMFD) is negotiated by the back-end but not used by the
-// datapath: chains never stay popped across bursts, so nothing is inflight between them.
+// Inflight tracking (INFLIGHT_SHMFD): split rings attach with their part of the inflight
+// area (virtio/inflight.h). A Ferry restarted after a crash resumes each ring from it:
+// chains the crashed one had popped but not completed are popped again first (guest tx:
+// received again; guest rx: buffers used again), so no chain is lost or completed twice.
+// Packed rings are not tracked (the back-end hands them no area).
 //
 // Threading: the control events (socket messages, through the EventLoop) and the bursts
 // must run on the same thread, e.g. a worker that runs loop.run_once(0) between bursts.
@@ -101,6 +104,11 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   uint64_t broken_rings() const { return broken_rings_; }
   // Times the device was started (reboots and reconnects add one each).
   uint64_t starts() const { return starts_; }
+  // Inflight areas rejected at ring attach, by reason, and chains resubmitted from them.
+  uint64_t inflight_rejects(virtio::InflightError e) const {
+    return inflight_rejects_[static_cast<unsigned>(e)];
+  }
+  uint64_t inflight_resubmitted() const { return inflight_resubmitted_; }
   // Software segmentation for guests without the matching GUEST_TSO/UFO/USO offload.
   const offload::GsoStats& gso_stats() const { return gso_->stats(); }
 
@@ -128,6 +136,7 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
 
   bool attach_ring(uint32_t index);
   void detach_ring(uint32_t index);
+  void note_inflight(const virtio::SplitVirtqueue& q, uint32_t index);
   void compute_offloads();
   void log(const std::string& line) const;
   template <typename Queue>
@@ -174,6 +183,8 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   uint32_t caps_ = 0;
   uint64_t broken_rings_ = 0;
   uint64_t starts_ = 0;
+  std::array<uint64_t, virtio::kInflightErrorCount> inflight_rejects_{};
+  uint64_t inflight_resubmitted_ = 0;
 };
 
 }  // namespace ferry::port

@@ -15,7 +15,7 @@ namespace ferry::vhost {
 
 namespace {
 
-constexpr uint64_t kInflightAlign = 64;
+using virtio::kInflightAlign;
 // The dirty log has one bit per 4 KiB page: 1 GiB of log covers 32 TiB of guest memory.
 constexpr uint64_t kMaxLogSize = 1ull << 30;
 // A front-end stalling inside a message may hold the control thread this long at most.
@@ -68,11 +68,6 @@ RejectReason map_file_range(int fd, uint64_t offset, uint64_t size, Mapping* out
 
 }  // namespace
 
-uint64_t inflight_queue_bytes(uint32_t queue_size) {
-  uint64_t bytes = sizeof(InflightQueueSplit) + uint64_t{queue_size} * sizeof(InflightDescSplit);
-  return (bytes + kInflightAlign - 1) & ~(kInflightAlign - 1);
-}
-
 VhostUserBackend::VhostUserBackend(BackendConfig config, BackendObserver* observer)
     : config_(std::move(config)), observer_(observer ? observer : &null_observer_) {
   if (config_.max_queue_pairs == 0) config_.max_queue_pairs = 1;
@@ -112,6 +107,8 @@ void VhostUserBackend::detach() {
   inflight_map_.reset();
   inflight_base_ = nullptr;
   inflight_num_queues_ = inflight_queue_size_ = 0;
+  inflight_stride_ = 0;
+  inflight_from_frontend_ = false;
   features_ = 0;
   features_set_ = false;
   protocol_features_ = 0;
@@ -129,9 +126,9 @@ uint64_t VhostUserBackend::total_rejects() const {
 }
 
 InflightQueueSplit* VhostUserBackend::inflight_queue(uint32_t ring) const {
-  if (inflight_base_ == nullptr || ring >= inflight_num_queues_) return nullptr;
-  return reinterpret_cast<InflightQueueSplit*>(inflight_base_ +
-                                               ring * inflight_queue_bytes(inflight_queue_size_));
+  if (inflight_base_ == nullptr || ring >= inflight_num_queues_ || packed()) return nullptr;
+  // The split layout fits in either stride (an area sized before packed was negotiated).
+  return reinterpret_cast<InflightQueueSplit*>(inflight_base_ + ring * inflight_stride_);
 }
 
 void VhostUserBackend::log(const std::string& line) const {
@@ -382,7 +379,9 @@ RejectReason VhostUserBackend::get_inflight_fd(const Message& msg, Reply* reply)
       d.queue_size > kMaxRingSize) {
     return RejectReason::kBadInflight;
   }
-  uint64_t size = inflight_queue_bytes(d.queue_size) * d.num_queues;
+  // Sized for the layout of the negotiated ring type (split before SET_FEATURES).
+  inflight_stride_ = inflight_queue_bytes(d.queue_size, packed());
+  uint64_t size = inflight_stride_ * d.num_queues;
   UniqueFd fd(memfd_create("ferry-vhost-inflight", MFD_CLOEXEC));
   if (!fd.valid() || ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
     return RejectReason::kMmapFailed;
@@ -393,6 +392,7 @@ RejectReason VhostUserBackend::get_inflight_fd(const Message& msg, Reply* reply)
   inflight_base_ = inflight_map_.base();
   inflight_num_queues_ = d.num_queues;
   inflight_queue_size_ = d.queue_size;
+  inflight_from_frontend_ = false;
   InflightDesc out{};
   out.mmap_size = size;
   out.mmap_offset = 0;
@@ -411,7 +411,12 @@ RejectReason VhostUserBackend::set_inflight_fd(Message& msg) {
       d.queue_size > kMaxRingSize || add_overflows(d.mmap_offset, d.mmap_size)) {
     return RejectReason::kBadInflight;
   }
-  uint64_t need = inflight_queue_bytes(d.queue_size) * d.num_queues;
+  // The area this back-end (or its previous instance) handed out: split or packed layout
+  // per ring. Its size tells which.
+  uint64_t split = inflight_queue_bytes(d.queue_size, false);
+  uint64_t packed_bytes = inflight_queue_bytes(d.queue_size, true);
+  uint64_t stride = d.mmap_size >= packed_bytes * d.num_queues ? packed_bytes : split;
+  uint64_t need = stride * d.num_queues;
   if (d.mmap_size < need || d.mmap_size > need + kInflightAlign * d.num_queues) {
     return RejectReason::kBadInflight;
   }
@@ -423,6 +428,8 @@ RejectReason VhostUserBackend::set_inflight_fd(Message& msg) {
   inflight_base_ = data;
   inflight_num_queues_ = d.num_queues;
   inflight_queue_size_ = d.queue_size;
+  inflight_stride_ = stride;
+  inflight_from_frontend_ = true;
   return RejectReason::kNone;
 }
 

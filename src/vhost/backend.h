@@ -30,6 +30,7 @@
 #include "vhost/unique_fd.h"
 #include "vhost/vring_config.h"
 #include "virtio/guest_memory.h"
+#include "virtio/inflight.h"
 
 namespace ferry::vhost {
 
@@ -57,25 +58,15 @@ struct BackendConfig {
   std::function<void(const Header&)> trace;
 };
 
-// The inflight area of one ring, split-ring layout from the vhost-user specification.
-struct InflightDescSplit {
-  uint8_t inflight;
-  uint8_t padding[5];
-  uint16_t next;
-  uint64_t counter;
-};
-struct InflightQueueSplit {
-  uint64_t features;
-  uint16_t version;
-  uint16_t desc_num;
-  uint16_t last_batch_head;
-  uint16_t used_idx;
-  // followed by InflightDescSplit desc[desc_num]
-};
-static_assert(sizeof(InflightDescSplit) == 16 && sizeof(InflightQueueSplit) == 16);
+// The inflight area layouts live with the rings (virtio/inflight.h).
+using virtio::InflightDescSplit;
+using virtio::InflightQueueSplit;
 
-// Bytes one ring of queue_size entries takes in the inflight area (64-byte aligned).
-uint64_t inflight_queue_bytes(uint32_t queue_size);
+// Bytes one ring of queue_size entries takes in the inflight area (64-byte aligned), in
+// the split or the packed layout.
+inline uint64_t inflight_queue_bytes(uint32_t queue_size, bool packed = false) {
+  return virtio::inflight_queue_bytes(queue_size, packed);
+}
 
 class VhostUserBackend {
  public:
@@ -117,9 +108,14 @@ class VhostUserBackend {
   const std::array<uint8_t, 6>& rarp_mac() const { return rarp_mac_; }
   bool log_mapped() const { return log_map_.valid(); }
   int log_fd() const { return log_fd_.get(); }
-  // Inflight area of one ring (split layout), or nullptr if none is set up.
+  // Inflight area of one ring (split layout), or nullptr if none is set up or the rings
+  // are packed (packed rings are not tracked). It has room for inflight_queue_size()
+  // entries.
   InflightQueueSplit* inflight_queue(uint32_t ring) const;
   uint16_t inflight_queue_size() const { return inflight_queue_size_; }
+  // True if the area came with SET_INFLIGHT_FD (it may hold a previous device's state),
+  // false if this back-end made it (GET_INFLIGHT_FD).
+  bool inflight_from_frontend() const { return inflight_from_frontend_; }
 
   uint64_t rejects(RejectReason reason) const { return rejects_[static_cast<size_t>(reason)]; }
   uint64_t total_rejects() const;
@@ -183,6 +179,8 @@ class VhostUserBackend {
   uint8_t* inflight_base_ = nullptr;
   uint16_t inflight_num_queues_ = 0;
   uint16_t inflight_queue_size_ = 0;
+  uint64_t inflight_stride_ = 0;  // bytes per ring
+  bool inflight_from_frontend_ = false;
 
   std::array<uint64_t, kRejectReasonCount> rejects_{};
   RejectReason last_reject_ = RejectReason::kNone;

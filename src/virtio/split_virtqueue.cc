@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstddef>
 #include <cstdio>
+#include <utility>
 
 #include "virtio/chain_builder.h"
 #include "virtio/ring_access.h"
@@ -74,11 +75,45 @@ SplitVirtqueue::SplitVirtqueue(GuestMemory* mem, const SplitVirtqueueConfig& cfg
       indirect_(cfg.indirect),
       in_order_batching_(cfg.in_order_batching) {
   policy_.reset(cfg.event_idx);
+  if (cfg.inflight != nullptr) attach_inflight(cfg);
+}
+
+namespace {
+template <typename T>
+FERRY_ALWAYS_INLINE void area_store(T& field, T v) {
+  __atomic_store_n(&field, v, __ATOMIC_RELAXED);
+}
+}  // namespace
+
+void SplitVirtqueue::attach_inflight(const SplitVirtqueueConfig& cfg) {
+  if (cfg.inflight_capacity < size_) {
+    inflight_error_ = InflightError::kBadDescNum;  // no room: not tracked
+    return;
+  }
+  uint16_t used = load16_acquire(used_ + kRingIdx);
+  uint16_t avail = load16_acquire(avail_ + kRingIdx);
+  InflightRecovery rec =
+      recover_split_inflight(cfg.inflight, cfg.inflight_capacity, size_, used, avail);
+  area_ = cfg.inflight;
+  area_desc_ = area_->desc();
+  slow_ = true;
+  in_order_batching_ = false;
+  pop_log_.assign(size_, 0);
+  batch_ids_.assign(size_, 0);
+  inflight_error_ = rec.error;
+  inflight_fresh_ = rec.fresh;
+  if (rec.error != InflightError::kNone || rec.fresh) return;  // start from the config
+  counter_ = rec.next_counter;
+  batch_cleared_ = rec.batch_cleared;
+  resubmit_ = std::move(rec.resubmit);
+  last_avail_idx_ = avail_idx_shadow_ = rec.last_avail_idx;
+  used_idx_ = published_used_ = used;
 }
 
 void SplitVirtqueue::set_broken(QueueError reason, uint32_t where) {
   if (broken_ != QueueError::kNone) return;
   broken_ = reason;
+  slow_ = true;
   errors_.add(reason);
   std::snprintf(detail_, sizeof(detail_), "split queue broken: %s (at %" PRIu32 ", avail idx %u)",
                 to_string(reason), where, static_cast<unsigned>(last_avail_idx_));
@@ -124,8 +159,7 @@ QueueError SplitVirtqueue::walk(uint16_t head, DescChain* chain, uint32_t* where
   return QueueError::kNone;
 }
 
-PopStatus SplitVirtqueue::pop(DescChain* chain) {
-  if (FERRY_UNLIKELY(broken())) return PopStatus::kBroken;
+FERRY_ALWAYS_INLINE PopStatus SplitVirtqueue::pop_avail(DescChain* chain) {
   if (last_avail_idx_ == avail_idx_shadow_) {
     avail_idx_shadow_ = load16_acquire(avail_ + kRingIdx);
     if (FERRY_UNLIKELY(static_cast<uint16_t>(avail_idx_shadow_ - last_avail_idx_) > size_)) {
@@ -151,6 +185,38 @@ PopStatus SplitVirtqueue::pop(DescChain* chain) {
   return PopStatus::kOk;
 }
 
+PopStatus SplitVirtqueue::pop(DescChain* chain) {
+  if (FERRY_UNLIKELY(slow_)) return pop_slow(chain);
+  return pop_avail(chain);
+}
+
+PopStatus SplitVirtqueue::pop_slow(DescChain* chain) {
+  if (broken()) return PopStatus::kBroken;
+  if (resubmit_pos_ < resubmit_.size()) {
+    // A chain the previous device left inflight: still flagged, same counter.
+    uint16_t head = resubmit_[resubmit_pos_];
+    uint32_t where = head;
+    QueueError err = walk(head, chain, &where);
+    if (err != QueueError::kNone) {
+      set_broken(err, where);
+      return PopStatus::kBroken;
+    }
+    chain->id = head;
+    resubmit_pos_++;
+    inflight_++;
+    return PopStatus::kOk;
+  }
+  PopStatus s = pop_avail(chain);
+  if (s == PopStatus::kOk) {
+    uint16_t head = static_cast<uint16_t>(chain->id);
+    pop_log_[static_cast<uint16_t>(last_avail_idx_ - 1) & mask_] = head;
+    area_store(area_desc_[head].counter, counter_++);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    area_store(area_desc_[head].inflight, uint8_t{1});
+  }
+  return s;
+}
+
 uint16_t SplitVirtqueue::pop_burst(DescChain* chains, uint16_t max) {
   uint16_t n = 0;
   while (n < max && pop(&chains[n]) == PopStatus::kOk)
@@ -160,15 +226,29 @@ uint16_t SplitVirtqueue::pop_burst(DescChain* chains, uint16_t max) {
 
 bool SplitVirtqueue::has_available() {
   if (broken()) return false;
+  if (FERRY_UNLIKELY(resubmit_pos_ < resubmit_.size())) return true;
   avail_idx_shadow_ = load16_acquire(avail_ + kRingIdx);
   return avail_idx_shadow_ != last_avail_idx_;
 }
 
-void SplitVirtqueue::rewind_avail(uint16_t position) {
-  uint16_t back = static_cast<uint16_t>(last_avail_idx_ - position);
+void SplitVirtqueue::rewind_avail(uint32_t position) {
+  uint16_t to_avail = static_cast<uint16_t>(position);
+  uint16_t to_resubmit = static_cast<uint16_t>(position >> 16);
+  if (to_resubmit > resubmit_pos_) return;
+  uint32_t back = static_cast<uint16_t>(last_avail_idx_ - to_avail);
+  back += resubmit_pos_ - to_resubmit;
   if (back > inflight_) return;  // not chains this queue handed out
+  if (area_ != nullptr) {
+    // Newest first: a crash in between leaves the flagged ones right after the used ones.
+    for (uint16_t p = last_avail_idx_; p != to_avail;) {
+      p--;
+      area_store(area_desc_[pop_log_[p & mask_]].inflight, uint8_t{0});
+    }
+  }
+  // Resubmitted chains given back stay flagged: they are still the previous device's.
   inflight_ = static_cast<uint16_t>(inflight_ - back);
-  last_avail_idx_ = position;
+  last_avail_idx_ = to_avail;
+  resubmit_pos_ = to_resubmit;
 }
 
 void SplitVirtqueue::log_used(uint64_t offset, uint64_t len) {
@@ -221,7 +301,11 @@ void SplitVirtqueue::flush() {
     batch_frames_ = 0;
   }
   if (used_idx_ != published_used_) {
-    store16_release(used_ + kRingIdx, used_idx_);
+    if (FERRY_UNLIKELY(area_ != nullptr)) {
+      publish_tracked();
+    } else {
+      store16_release(used_ + kRingIdx, used_idx_);
+    }
     log_used(kRingIdx, 2);
     published_used_ = used_idx_;
     policy_.note_used(frames);
@@ -230,6 +314,31 @@ void SplitVirtqueue::flush() {
     store16(used_ + kUsedRing + 8ull * size_, last_avail_idx_);
     log_used(kUsedRing + 8ull * size_, 2);
   }
+}
+
+void SplitVirtqueue::publish_tracked() {
+  // The batch is what the used ring holds between the published and the new index (ids
+  // this queue wrote; a driver overwriting them only confuses its own recovery).
+  uint16_t n = static_cast<uint16_t>(used_idx_ - published_used_);
+  uint16_t head = __atomic_load_n(&area_->last_batch_head, __ATOMIC_RELAXED);
+  uint16_t k = 0;
+  for (uint16_t i = 0; i < n; i++) {
+    uint16_t slot = static_cast<uint16_t>(published_used_ + i) & mask_;
+    uint32_t id = load32(used_ + kUsedRing + 8ull * slot + offsetof(vring_used_elem, id));
+    if (id >= size_) continue;
+    batch_ids_[k++] = static_cast<uint16_t>(id);
+    area_store(area_desc_[id].next, head);
+    head = static_cast<uint16_t>(id);
+  }
+  area_store(area_->last_batch_head, head);
+  // The list is complete before used->idx moves (release), and the flags are cleared only
+  // after it moved: a crash anywhere in between is repaired by recover_split_inflight().
+  store16_release(used_ + kRingIdx, used_idx_);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  for (uint16_t i = 0; i < k; i++)
+    area_store(area_desc_[batch_ids_[i]].inflight, uint8_t{0});
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  area_store(area_->used_idx, used_idx_);
 }
 
 bool SplitVirtqueue::needs_interrupt() {

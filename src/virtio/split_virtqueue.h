@@ -22,12 +22,22 @@
 // IN_ORDER: with in_order_batching set (tx queues, whose used lengths the driver
 // ignores) a flush writes one used entry for all chains completed since the last flush,
 // carrying the id of the last one, as spec 2.7.9 allows.
+//
+// Inflight tracking (inflight.h): with an inflight area in the config every pop flags its
+// head in the area and every used publication retires the flags in the crash-safe order.
+// On construction the area is recovered: chains a previous device left inflight are popped
+// again (in their original order) before any new available chain, and the avail ring
+// continues past them. in_order_batching is ignored then (recovery counts used entries as
+// chains). Without an area the only cost is the existing unlikely branch per pop and one
+// per used publication.
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "virtio/desc_chain.h"
 #include "virtio/guest_memory.h"
+#include "virtio/inflight.h"
 #include "virtio/notify_policy.h"
 #include "virtio/queue_error.h"
 #include "virtio/ring_types.h"
@@ -45,6 +55,10 @@ struct SplitVirtqueueConfig {
   bool indirect = false;           // VIRTIO_RING_F_INDIRECT_DESC
   bool event_idx = false;          // VIRTIO_RING_F_EVENT_IDX
   bool in_order_batching = false;  // VIRTIO_F_IN_ORDER, one used entry per flush
+  // Inflight tracking area of this ring (vhost-user INFLIGHT_SHMFD) with room for
+  // inflight_capacity entries, or null. It must stay mapped while the queue exists.
+  InflightQueueSplit* inflight = nullptr;
+  uint32_t inflight_capacity = 0;
 };
 
 class SplitVirtqueue {
@@ -76,9 +90,10 @@ class SplitVirtqueue {
   // True if the driver made chains available that were not popped (re-reads avail->idx).
   bool has_available();
   uint16_t last_avail_idx() const { return last_avail_idx_; }  // VHOST_USER_GET_VRING_BASE
-  // Where popping stands, to give chains back (mergeable rx that ran out of buffers).
-  uint16_t avail_position() const { return last_avail_idx_; }
-  void rewind_avail(uint16_t position);
+  // Where popping stands, to give chains back (mergeable rx that ran out of buffers):
+  // last_avail_idx, and in the upper half how many resubmitted chains were popped.
+  uint32_t avail_position() const { return uint32_t{resubmit_pos_} << 16 | last_avail_idx_; }
+  void rewind_avail(uint32_t position);
 
   // --- used side -------------------------------------------------------------------------
   // Completes a chain; `written` bytes were written to its writable pieces (marked dirty
@@ -107,7 +122,23 @@ class SplitVirtqueue {
   const QueueErrorCounters& errors() const { return errors_; }
   void set_broken(QueueError reason, uint32_t where);
 
+  // --- inflight tracking -----------------------------------------------------------------
+  bool inflight_tracked() const { return area_ != nullptr; }
+  // What recovery found when the queue was built (error: the area was reinitialized and
+  // the queue started from the config's indices).
+  InflightError inflight_error() const { return inflight_error_; }
+  bool inflight_fresh() const { return inflight_fresh_; }
+  uint16_t inflight_batch_cleared() const { return batch_cleared_; }
+  uint16_t resubmit_total() const { return static_cast<uint16_t>(resubmit_.size()); }
+  uint16_t resubmit_pending() const {
+    return static_cast<uint16_t>(resubmit_.size() - resubmit_pos_);
+  }
+
  private:
+  PopStatus pop_avail(DescChain* chain);
+  PopStatus pop_slow(DescChain* chain);
+  void attach_inflight(const SplitVirtqueueConfig& cfg);
+  void publish_tracked();
   QueueError walk(uint16_t head, DescChain* chain, uint32_t* where);
   void write_used(uint16_t slot, uint32_t id, uint32_t len);
   void log_used(uint64_t offset, uint64_t len);
@@ -131,7 +162,19 @@ class SplitVirtqueue {
   uint32_t batch_len_ = 0;
   uint32_t batch_frames_ = 0;
   QueueError broken_ = QueueError::kNone;
+  bool slow_ = false;  // broken or tracked: pop() takes pop_slow()
   QueueErrorCounters errors_;
+  // Inflight tracking (null area: off).
+  InflightQueueSplit* area_ = nullptr;
+  InflightDescSplit* area_desc_ = nullptr;
+  uint64_t counter_ = 1;
+  std::vector<uint16_t> resubmit_;  // heads to pop first, in counter order
+  uint16_t resubmit_pos_ = 0;
+  std::vector<uint16_t> batch_ids_;  // heads of the batch being published
+  std::vector<uint16_t> pop_log_;    // head popped at avail position p, at p & mask (rewind)
+  InflightError inflight_error_ = InflightError::kNone;
+  bool inflight_fresh_ = false;
+  uint16_t batch_cleared_ = 0;
   NotifyPolicy policy_;
   char detail_[128] = "";
 };

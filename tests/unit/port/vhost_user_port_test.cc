@@ -19,6 +19,8 @@
 #include "../vhost/test_frontend.h"
 #include "packet/packet_bytes.h"
 #include "virtio/features.h"
+#include "virtio/inflight.h"
+#include "virtio/split_virtqueue.h"
 #include "virtio/split_virtqueue_driver.h"
 #include "virtio/virtio_net_abi.h"
 
@@ -78,9 +80,12 @@ class VhostUserPortTest : public ::testing::Test {
       loop_.run_once(1);
   }
 
+  enum class Inflight { kNone, kGet, kSet };
+
   // Starts the port and negotiates `features` with rings 0, 1 (and 2, the control queue,
-  // with CTRL_VQ).
-  void start(uint64_t features) {
+  // with CTRL_VQ). With kGet the front-end asks for an inflight area, with kSet it hands
+  // the one it got back (a restarted back-end); the rings then start at their used index.
+  void start(uint64_t features, Inflight inflight = Inflight::kNone) {
     VhostUserPortConfig c;
     c.name = "t";
     c.socket_path = dir_ + "/s.sock";
@@ -98,7 +103,7 @@ class VhostUserPortTest : public ::testing::Test {
     pump();
 
     uint32_t rings = virtio::has_feature(features, VIRTIO_NET_F_CTRL_VQ) ? 3 : 2;
-    for (uint32_t i = 0; i < rings; i++) {
+    for (uint32_t i = drivers_.size(); i < rings; i++) {
       virtio::SplitVirtqueueDriver::Options o;
       o.size = kRingSize;
       o.desc_gpa = ring_gpa(i);
@@ -109,6 +114,24 @@ class VhostUserPortTest : public ::testing::Test {
     }
     ASSERT_TRUE(fe_->send_empty(Request::SET_OWNER));
     ASSERT_TRUE(fe_->send_u64(Request::SET_FEATURES, features | kProtocolFeaturesBit));
+    if (inflight != Inflight::kNone) {
+      ASSERT_TRUE(
+          fe_->send_u64(Request::SET_PROTOCOL_FEATURES, 1ull << vhost::kProtocolInflightShmfd));
+      if (inflight == Inflight::kGet) {
+        ASSERT_TRUE(
+            fe_->send_value(Request::GET_INFLIGHT_FD, vhost::InflightDesc{0, 0, 2, kRingSize, 0}));
+        pump();
+        vhost::Message reply;
+        ASSERT_TRUE(fe_->recv(&reply));
+        ASSERT_EQ(reply.fds.size(), 1u);
+        inflight_desc_ = reply.get<vhost::InflightDesc>();
+        inflight_fd_ = std::move(reply.fds[0]);
+      } else {
+        ASSERT_TRUE(
+            fe_->send_value(Request::SET_INFLIGHT_FD, inflight_desc_, {inflight_fd_.get()}));
+      }
+    }
+    calls_.clear();
     vhost::MemoryTable t{};
     t.num_regions = 1;
     t.regions[0] = {0, kMemSize, kUserBase, 0};
@@ -117,7 +140,10 @@ class VhostUserPortTest : public ::testing::Test {
     pump();
     for (uint32_t i = 0; i < rings; i++) {
       ASSERT_TRUE(fe_->send_value(Request::SET_VRING_NUM, vhost_vring_state{i, kRingSize}));
-      ASSERT_TRUE(fe_->send_value(Request::SET_VRING_BASE, vhost_vring_state{i, 0}));
+      // The base a front-end sends after losing the back-end: the used index.
+      uint16_t used_idx;
+      std::memcpy(&used_idx, mem_ + ring_gpa(i) + 0x2000 + 2, 2);
+      ASSERT_TRUE(fe_->send_value(Request::SET_VRING_BASE, vhost_vring_state{i, used_idx}));
       vhost_vring_addr a{};
       a.index = i;
       a.desc_user_addr = kUserBase + ring_gpa(i);
@@ -179,6 +205,8 @@ class VhostUserPortTest : public ::testing::Test {
   std::vector<std::unique_ptr<virtio::SplitVirtqueueDriver>> drivers_;
   std::vector<UniqueFd> calls_;
   std::vector<std::string> logs_;
+  UniqueFd inflight_fd_;
+  vhost::InflightDesc inflight_desc_{};
 };
 
 constexpr uint64_t kBase = feature_bit(VIRTIO_F_VERSION_1) | feature_bit(VIRTIO_NET_F_MRG_RXBUF);
@@ -435,6 +463,176 @@ TEST_F(VhostUserPortTest, HostileChainBreaksOnlyThatRing) {
   std::vector<uint8_t> bytes(60, 3);
   Packet* p = packet_from_bytes(*pool_, bytes);
   EXPECT_EQ(port_->tx_burst(0, &p, 1), 1);
+}
+
+}  // namespace
+}  // namespace ferry::port
+
+namespace ferry::port {
+namespace {
+
+// The part of the front-end's inflight area for ring `ring` (split layout).
+virtio::InflightQueueSplit* area_of(void* base, uint32_t ring) {
+  return reinterpret_cast<virtio::InflightQueueSplit*>(
+      static_cast<uint8_t*>(base) + ring * virtio::inflight_queue_bytes(kRingSize, false));
+}
+
+std::vector<uint8_t> test_frame(uint8_t tag) {
+  std::vector<uint8_t> f(60, tag);
+  f[12] = 0x08;
+  f[13] = 0x00;
+  return f;
+}
+
+// Ferry dies in the middle of a burst on the guest's tx ring; a new Ferry gets the
+// inflight area back and every frame is received, every chain completed, exactly once.
+TEST_F(VhostUserPortTest, InflightAreaResumesTxRingAfterCrash) {
+  start(kBase, Inflight::kGet);
+  void* area = mmap(nullptr, inflight_desc_.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                    inflight_fd_.get(), 0);
+  ASSERT_NE(area, MAP_FAILED);
+  // Normal traffic goes through the area.
+  guest_send(virtio_net_hdr_v1{}, test_frame(1), 0x80000);
+  Packet* pkts[8];
+  ASSERT_EQ(port_->rx_burst(0, pkts, 8), 1);
+  free_packets(pkts, 1);
+  EXPECT_EQ(area_of(area, 1)->version, virtio::kInflightVersion);
+  EXPECT_EQ(area_of(area, 1)->used_idx, 1);
+
+  // Four more frames; Ferry pops three of them, completes the second and dies.
+  std::vector<uint16_t> heads;
+  for (uint8_t i = 0; i < 4; i++) {
+    guest_send(virtio_net_hdr_v1{}, test_frame(static_cast<uint8_t>(10 + i)), 0x81000 + 0x100 * i);
+  }
+  port_.reset();
+  {
+    virtio::SplitVirtqueueConfig cfg;
+    std::string error;
+    ASSERT_TRUE(virtio::SplitVirtqueue::map_ring(drv_mem_, virtio::RingAddressSpace::kGuestPhysical,
+                                                 kRingSize, ring_gpa(1), ring_gpa(1) + 0x1000,
+                                                 ring_gpa(1) + 0x2000, &cfg, &error));
+    cfg.last_avail_idx = cfg.used_idx = 1;
+    cfg.inflight = area_of(area, 1);
+    cfg.inflight_capacity = kRingSize;
+    virtio::SplitVirtqueue dying(&drv_mem_, cfg);
+    virtio::DescChain c[3];
+    ASSERT_EQ(dying.pop_burst(c, 3), 3);
+    dying.add_used(c[1], 0);
+    dying.flush();
+  }
+  virtio::DriverUsed u;
+  ASSERT_TRUE(drivers_[1]->get_used(&u));  // the first frame
+  ASSERT_TRUE(drivers_[1]->get_used(&u));  // frame 11, completed before the crash
+  EXPECT_FALSE(drivers_[1]->get_used(&u));
+
+  // The front-end reconnects to a new Ferry and hands the area back.
+  fe_.reset();
+  sock_.reset();
+  start(kBase, Inflight::kSet);
+  ASSERT_EQ(port_->rx_burst(0, pkts, 8), 3);
+  // The two chains left inflight first, in the order they were popped, then the new one.
+  EXPECT_EQ(packet_to_bytes(*pkts[0]), test_frame(10));
+  EXPECT_EQ(packet_to_bytes(*pkts[1]), test_frame(12));
+  EXPECT_EQ(packet_to_bytes(*pkts[2]), test_frame(13));
+  free_packets(pkts, 3);
+  EXPECT_EQ(port_->rx_burst(0, pkts, 8), 0);
+  int used = 0;
+  while (drivers_[1]->get_used(&u))
+    used++;
+  EXPECT_EQ(used, 3);
+  EXPECT_EQ(drivers_[1]->free_descs(), kRingSize);
+  EXPECT_EQ(port_->inflight_resubmitted(), 2u);
+  bool logged = false;
+  for (const std::string& l : logs_)
+    logged |= l.find("resumed from the inflight area: 2 chains resubmitted") != std::string::npos;
+  EXPECT_TRUE(logged);
+
+  // Traffic goes on.
+  guest_send(virtio_net_hdr_v1{}, test_frame(20), 0x80000);
+  ASSERT_EQ(port_->rx_burst(0, pkts, 8), 1);
+  EXPECT_EQ(packet_to_bytes(*pkts[0]), test_frame(20));
+  free_packets(pkts, 1);
+  munmap(area, inflight_desc_.mmap_size);
+}
+
+// The same on the guest's rx ring: buffers the crashed Ferry had taken but not filled are
+// used first by the new one, in the order they were taken; none is used twice.
+TEST_F(VhostUserPortTest, InflightAreaResumesRxRingAfterCrash) {
+  start(kBase, Inflight::kGet);
+  void* area = mmap(nullptr, inflight_desc_.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                    inflight_fd_.get(), 0);
+  ASSERT_NE(area, MAP_FAILED);
+  post_rx_buffers(4, 256, 0x80000);
+  port_.reset();
+  uint16_t a, c;
+  uint64_t a_gpa;
+  {
+    virtio::SplitVirtqueueConfig cfg;
+    std::string error;
+    ASSERT_TRUE(virtio::SplitVirtqueue::map_ring(drv_mem_, virtio::RingAddressSpace::kGuestPhysical,
+                                                 kRingSize, ring_gpa(0), ring_gpa(0) + 0x1000,
+                                                 ring_gpa(0) + 0x2000, &cfg, &error));
+    cfg.inflight = area_of(area, 0);
+    cfg.inflight_capacity = kRingSize;
+    virtio::SplitVirtqueue dying(&drv_mem_, cfg);
+    virtio::DescChain ch[3];
+    ASSERT_EQ(dying.pop_burst(ch, 3), 3);
+    a = ch[0].id;
+    c = ch[2].id;
+    a_gpa = ch[0].buffers[0].gpa;
+    dying.add_used(ch[1], 60);
+    dying.flush();
+  }
+  virtio::DriverUsed u;
+  ASSERT_TRUE(drivers_[0]->get_used(&u));
+  EXPECT_FALSE(drivers_[0]->get_used(&u));
+
+  fe_.reset();
+  sock_.reset();
+  start(kBase, Inflight::kSet);
+  Packet* pkts[3];
+  for (uint8_t i = 0; i < 3; i++)
+    pkts[i] = packet_from_bytes(*pool_, test_frame(static_cast<uint8_t>(30 + i)));
+  ASSERT_EQ(port_->tx_burst(0, pkts, 3), 3);
+  std::vector<uint16_t> ids;
+  while (drivers_[0]->get_used(&u)) {
+    ids.push_back(u.id);
+    EXPECT_EQ(u.len, 12u + 60);
+  }
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], a);
+  EXPECT_EQ(ids[1], c);
+  EXPECT_EQ(std::memcmp(mem_ + a_gpa + 12, test_frame(30).data(), 60), 0);
+  EXPECT_EQ(drivers_[0]->free_descs(), kRingSize);
+  EXPECT_EQ(port_->inflight_resubmitted(), 2u);
+  munmap(area, inflight_desc_.mmap_size);
+}
+
+TEST_F(VhostUserPortTest, HostileInflightAreaIsRejectedAndCounted) {
+  start(kBase, Inflight::kGet);
+  void* area = mmap(nullptr, inflight_desc_.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                    inflight_fd_.get(), 0);
+  ASSERT_NE(area, MAP_FAILED);
+  port_.reset();
+  fe_.reset();
+  sock_.reset();
+  area_of(area, 1)->version = 9;
+  area_of(area, 0)->desc()[3].inflight = 7;
+  start(kBase, Inflight::kSet);
+  EXPECT_EQ(port_->inflight_rejects(virtio::InflightError::kBadVersion), 1u);
+  EXPECT_EQ(port_->inflight_rejects(virtio::InflightError::kBadEntry), 1u);
+  int logged = 0;
+  for (const std::string& l : logs_)
+    logged += l.find("inflight area rejected") != std::string::npos;
+  EXPECT_EQ(logged, 2);
+  // The rings work, and the area is tracking again.
+  guest_send(virtio_net_hdr_v1{}, test_frame(1), 0x80000);
+  Packet* pkts[8];
+  ASSERT_EQ(port_->rx_burst(0, pkts, 8), 1);
+  free_packets(pkts, 1);
+  EXPECT_EQ(area_of(area, 1)->version, virtio::kInflightVersion);
+  EXPECT_EQ(area_of(area, 1)->used_idx, 1);
+  munmap(area, inflight_desc_.mmap_size);
 }
 
 }  // namespace

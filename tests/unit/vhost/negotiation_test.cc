@@ -281,6 +281,31 @@ TEST_F(NegotiationTest, InflightAreaRoundTrip) {
   EXPECT_EQ(reinterpret_cast<uint8_t*>(backend_->inflight_queue(0))[0], 0x5a);
 }
 
+// With RING_PACKED the area is sized for the packed layout (so a front-end keeps an area
+// of the right size), but rings get none: packed rings are not tracked.
+TEST_F(NegotiationTest, InflightAreaForPackedRings) {
+  EXPECT_TRUE(fe_->send_u64(Request::SET_PROTOCOL_FEATURES, bit(kProtocolInflightShmfd)));
+  EXPECT_TRUE(step());
+  EXPECT_EQ(
+      set_u64(Request::SET_FEATURES, bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_RING_PACKED) | bit(30)),
+      0);
+  EXPECT_TRUE(fe_->send_value(Request::GET_INFLIGHT_FD, InflightDesc{0, 0, 2, 256, 0}));
+  EXPECT_TRUE(step());
+  Message reply;
+  ASSERT_TRUE(fe_->recv(&reply));
+  ASSERT_EQ(reply.fds.size(), 1u);
+  auto out = reply.get<InflightDesc>();
+  EXPECT_EQ(out.mmap_size, 2 * inflight_queue_bytes(256, true));
+  EXPECT_EQ(inflight_queue_bytes(256, true), 8256u);  // 32 + 256 * 32, 64-byte aligned
+  EXPECT_EQ(backend_->inflight_queue(0), nullptr);
+  // A restarted back-end takes the packed-sized area back.
+  make_backend(kSupportedProtocolFeatures);
+  EXPECT_TRUE(fe_->send_u64(Request::SET_PROTOCOL_FEATURES, bit(kProtocolInflightShmfd)));
+  EXPECT_TRUE(step());
+  EXPECT_EQ(set_value(Request::SET_INFLIGHT_FD, out, {reply.fds[0].get()}), 0);
+  EXPECT_EQ(backend_->inflight_queue_size(), 256);
+}
+
 TEST_F(NegotiationTest, LogBaseMapsTheDirtyLog) {
   EXPECT_TRUE(fe_->send_u64(Request::SET_PROTOCOL_FEATURES, bit(kProtocolLogShmfd)));
   EXPECT_TRUE(step());
