@@ -120,6 +120,7 @@ uint8_t NetControl::rx_mode(uint8_t cmd, const uint8_t* data, size_t len) {
   }
   if (len != 1 || data[0] > 1) return VIRTIO_NET_ERR;
   *flag = data[0] != 0;
+  state_.filter_changes++;
   return VIRTIO_NET_OK;
 }
 
@@ -134,6 +135,7 @@ uint8_t NetControl::mac(uint8_t cmd, const uint8_t* data, size_t len) {
     }
     state_.unicast = std::move(uni);
     state_.multicast = std::move(multi);
+    state_.filter_changes++;
     return VIRTIO_NET_OK;
   }
   if (cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET) {
@@ -141,6 +143,7 @@ uint8_t NetControl::mac(uint8_t cmd, const uint8_t* data, size_t len) {
     if (len != 6) return VIRTIO_NET_ERR;
     std::memcpy(state_.mac.data(), data, 6);
     state_.mac_set = true;
+    state_.filter_changes++;
     return VIRTIO_NET_OK;
   }
   return unknown();
@@ -152,6 +155,7 @@ uint8_t NetControl::vlan(uint8_t cmd, const uint8_t* data, size_t len) {
   uint16_t vid = load_le16(data);
   if (vid >= 4096) return VIRTIO_NET_ERR;
   state_.vlans[vid] = cmd == VIRTIO_NET_CTRL_VLAN_ADD;
+  state_.filter_changes++;
   return VIRTIO_NET_OK;
 }
 

@@ -15,15 +15,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "port/receive_filter.h"
+
 namespace ferry::port {
 
-using MacAddress = std::array<uint8_t, 6>;
-
 struct NetControlState {
-  // VIRTIO_NET_CTRL_RX. Before the driver says otherwise the device is promiscuous
-  // (spec 5.1.6.5.1: the default with CTRL_RX is promiscuous off, but without CTRL_RX
-  // every frame is delivered; Linux sets the mode explicitly at open).
-  bool promisc = false;
+  // VIRTIO_NET_CTRL_RX. A device comes out of reset promiscuous, as QEMU's virtio-net
+  // does (virtio_net_reset: promisc on, the other modes off, MAC table and VLAN filter
+  // empty): a driver without CTRL_RX cannot ask for anything else, and one with it sets
+  // its mode when the interface comes up (Linux: virtnet_set_rx_mode sends PROMISC,
+  // ALLMULTI and the MAC table at open).
+  bool promisc = true;
   bool allmulti = false;
   bool alluni = false;
   bool nomulti = false;
@@ -42,6 +44,8 @@ struct NetControlState {
   // VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: the GUEST_* feature bits the driver keeps on.
   uint64_t guest_offloads = 0;
   bool guest_offloads_set = false;
+  // Commands that changed the receive filter (rx mode, MAC table or address, VLANs).
+  uint64_t filter_changes = 0;
   uint64_t announce_acks = 0;
   uint64_t commands = 0;
   uint64_t rejected = 0;  // answered VIRTIO_NET_ERR (malformed or unknown)

@@ -19,6 +19,11 @@
 // the switch keeps a packet's offload state (partial checksum, GSO) only towards ports
 // that accept it and finishes it in software otherwise.
 //
+// A port may also report a receive filter: the frames its peer asked for (a virtio-net
+// guest programs one through its control queue). The owning worker compares
+// rx_filter_generation() with the value it saw last, once per turn of its poll loop (never
+// per packet), and only on a change reads rx_filter() and hands it to the switch.
+//
 // How to write a port: see docs/writing-a-port.md.
 
 #include <cstdint>
@@ -26,6 +31,7 @@
 
 #include "packet/packet.h"
 #include "port/port_stats.h"
+#include "port/receive_filter.h"
 
 namespace ferry::port {
 
@@ -65,6 +71,14 @@ class Port {
   // Counters of one queue (queue < max_queues()), and the port's total.
   virtual uint16_t max_queues() const = 0;
   virtual const QueueStats& queue_stats(uint16_t queue) const = 0;
+
+  // The receive filter's generation: changes whenever the filter does. The default, 0 for
+  // ever, means the port has no filter and takes every frame (TAP, AF_XDP, pcap, patch).
+  // Called by the owning worker between bursts.
+  virtual uint64_t rx_filter_generation() const { return 0; }
+  // The filter in force now (a default ReceiveFilter takes every frame). Called by the
+  // owning worker after the generation changed.
+  virtual void rx_filter(ReceiveFilter* out) const { *out = ReceiveFilter{}; }
   QueueStats stats() const {
     QueueStats s;
     for (uint16_t q = 0; q < max_queues(); q++)

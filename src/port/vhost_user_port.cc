@@ -199,6 +199,7 @@ void VhostUserPort::stop() {
   if (backend_.connected()) backend_.detach();
   for (uint32_t i = 0; i < rings_.size(); i++)
     detach_ring(i);
+  if (started_) filter_generation_++;
   started_ = false;
 }
 
@@ -237,6 +238,7 @@ void VhostUserPort::on_device_started() {
   compute_offloads();
   started_ = true;
   starts_++;
+  filter_generation_++;  // a fresh NetControl: the device's default filter
   for (uint32_t i = 0; i < rings_.size(); i++) {
     if (backend_.ring(i).enabled && backend_.ring(i).ready()) attach_ring(i);
   }
@@ -253,6 +255,7 @@ void VhostUserPort::on_device_stopped() {
   for (uint32_t i = 0; i < rings_.size(); i++)
     detach_ring(i);
   if (started_) log(name() + ": device stopped");
+  if (started_) filter_generation_++;
   started_ = false;
 }
 
@@ -674,6 +677,7 @@ template <typename Queue>
 void VhostUserPort::service_control(Queue& q, Ring& r) {
   DescChain& c = chains_[0];
   bool published = false;
+  const uint64_t filter_changes = control_.state().filter_changes;
   while (q.pop(&c) == virtio::PopStatus::kOk) {
     uint8_t ack = VIRTIO_NET_ERR;
     if (c.readable_len <= ctrl_buf_.size()) {
@@ -691,6 +695,7 @@ void VhostUserPort::service_control(Queue& q, Ring& r) {
   if (published) {
     q.flush();
     notify(q, r, stats_[0], true);
+    if (control_.state().filter_changes != filter_changes) filter_generation_++;
     // Offloads switched by the guest (GUEST_OFFLOADS_SET) take effect now.
     if (control_.state().guest_offloads_set) {
       uint64_t keep =
@@ -703,6 +708,25 @@ void VhostUserPort::service_control(Queue& q, Ring& r) {
     }
   }
   check_broken(q, r, ctrl_index_);
+}
+
+void VhostUserPort::rx_filter(ReceiveFilter* out) const {
+  *out = ReceiveFilter{};  // stopped, or no control queue: the device default (promiscuous)
+  if (!started_ || !ctrl_enabled_) return;
+  const NetControlState& s = control_.state();
+  out->promisc = s.promisc;
+  out->allmulti = s.allmulti;
+  out->alluni = s.alluni;
+  out->nomulti = s.nomulti;
+  out->nouni = s.nouni;
+  out->nobcast = s.nobcast;
+  out->mac = s.mac_set ? s.mac : config_.mac;
+  out->unicast = s.unicast;
+  out->multicast = s.multicast;
+  // With CTRL_VLAN the filter starts empty (tagged frames refused until VLAN_ADD); without
+  // it every VLAN passes (QEMU's virtio_net_set_features).
+  out->vlan_filter = has_feature(backend_.features(), VIRTIO_NET_F_CTRL_VLAN);
+  out->vlans = s.vlans;
 }
 
 uint16_t VhostUserPort::rx_burst(uint16_t queue, Packet** pkts, uint16_t max) {

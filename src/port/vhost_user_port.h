@@ -29,6 +29,15 @@
 // it keeps the guest's kicks disabled. With CTRL_VQ the control queue (the last ring) is
 // serviced from rx_burst(0); its commands set control_state().
 //
+// Receive filter (Port::rx_filter): what the guest programmed through the control queue,
+// with a virtio-net device's semantics. From reset the device is promiscuous (QEMU's
+// virtio-net does the same); a driver with CTRL_RX then sets its mode and MAC table
+// (Linux does at open), with CTRL_VLAN tagged frames need a VLAN_ADD first. A device
+// reset (the front-end stops the rings, a new negotiation, a reconnect) restores that
+// default, and the generation changes at each start, stop and filter command.
+// Note that QEMU (7.2) and DPDK's virtio-user keep the control queue of a vhost-user
+// device to themselves: only front-ends that hand it to the back-end program this filter.
+//
 // Writes into guest memory are logged in the dirty log while one is set (migration).
 // Inflight tracking (INFLIGHT_SHMFD): split rings attach with their part of the inflight
 // area (virtio/inflight.h). A Ferry restarted after a crash resumes each ring from it:
@@ -93,6 +102,8 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   uint16_t rx_burst(uint16_t queue, Packet** pkts, uint16_t max) override;
   uint16_t tx_burst(uint16_t queue, Packet** pkts, uint16_t n) override;
   const QueueStats& queue_stats(uint16_t queue) const override { return stats_[queue]; }
+  uint64_t rx_filter_generation() const override { return filter_generation_; }
+  void rx_filter(ReceiveFilter* out) const override;
 
   // Negotiated virtio features (0 before SET_FEATURES).
   uint64_t features() const { return backend_.features(); }
@@ -185,6 +196,7 @@ class VhostUserPort final : public Port, private vhost::BackendObserver {
   uint64_t starts_ = 0;
   std::array<uint64_t, virtio::kInflightErrorCount> inflight_rejects_{};
   uint64_t inflight_resubmitted_ = 0;
+  uint64_t filter_generation_ = 0;  // see rx_filter_generation()
 };
 
 }  // namespace ferry::port

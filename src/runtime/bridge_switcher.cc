@@ -1,5 +1,7 @@
 #include "runtime/bridge_switcher.h"
 
+#include <algorithm>
+
 #include <linux/if_ether.h>
 
 namespace ferry::runtime {
@@ -13,7 +15,39 @@ proto::MacAddress to_mac(uint64_t v) {
 }
 }  // namespace
 
-std::shared_ptr<const sw::BridgeConfig> make_bridge_config(const ForwardingConfig& config) {
+sw::RxFilter to_bridge_filter(const port::ReceiveFilter& f) {
+  auto mac = [](const port::MacAddress& m) {
+    proto::MacAddress out;
+    std::copy(m.begin(), m.end(), out.bytes);
+    return out;
+  };
+  sw::RxFilter r;
+  r.set_promisc(f.promisc);
+  r.set_allmulti(f.allmulti);
+  r.set_alluni(f.alluni);
+  r.set_nomulti(f.nomulti);
+  r.set_nouni(f.nouni);
+  r.set_nobcast(f.nobcast);
+  r.set_mac(mac(f.mac));
+  // Longer tables than RxFilter holds count as overflowed (take all of that kind), as
+  // RxFilter::set_mac_table decides from the sizes.
+  std::vector<proto::MacAddress> uni, multi;
+  for (const port::MacAddress& m : f.unicast)
+    uni.push_back(mac(m));
+  for (const port::MacAddress& m : f.multicast)
+    multi.push_back(mac(m));
+  r.set_mac_table(uni, multi);
+  r.enable_vlan_filter(f.vlan_filter);
+  if (f.vlan_filter) {
+    for (uint16_t vid = 0; vid < 4096; vid++) {
+      if (f.vlans[vid]) r.vlan_add(vid);
+    }
+  }
+  return r;
+}
+
+std::shared_ptr<const sw::BridgeConfig> make_bridge_config(const ForwardingConfig& config,
+                                                           const RxFilters& rx_filters) {
   auto bc = std::make_shared<sw::BridgeConfig>();
   for (size_t i = 0; i < config.ports.size() && i < sw::kMaxPorts; i++) {
     const PortForwarding& f = config.ports[i];
@@ -52,6 +86,7 @@ std::shared_ptr<const sw::BridgeConfig> make_bridge_config(const ForwardingConfi
     }
     p.arp_suppress = p.nd_suppress = f.arp_suppress || config.arp_suppression;
     p.drop_l3_unicast_in_l2_multicast = f.drop_l3_unicast_in_l2_multicast;
+    if (i < rx_filters.size() && rx_filters[i]) p.rx_filter = *rx_filters[i];
   }
   bc->finalize();
   return bc;

@@ -5,15 +5,25 @@
 // bridge's counters are per worker. One of them (the "ager") ages the shared tables.
 
 #include <memory>
+#include <optional>
+#include <vector>
 
+#include "port/receive_filter.h"
 #include "runtime/forwarding.h"
 #include "switch/bridge.h"
 
 namespace ferry::runtime {
 
+// Receive filters of ports, by port id; none: the port takes every frame.
+using RxFilters = std::vector<std::optional<sw::RxFilter>>;
+
 // The bridge's snapshot for a forwarding configuration (ports, VLANs, anti-spoofing, ARP/ND
-// suppression, flood flags), finalized.
-std::shared_ptr<const sw::BridgeConfig> make_bridge_config(const ForwardingConfig& config);
+// suppression, flood flags) and the ports' receive filters, finalized.
+std::shared_ptr<const sw::BridgeConfig> make_bridge_config(const ForwardingConfig& config,
+                                                           const RxFilters& rx_filters = {});
+
+// The bridge's form of a port's receive filter.
+sw::RxFilter to_bridge_filter(const port::ReceiveFilter& f);
 
 class BridgeSwitcher final : public Switcher {
  public:
@@ -26,6 +36,9 @@ class BridgeSwitcher final : public Switcher {
   void tick(uint64_t now_ns) override;
   const ForwardingStats& stats() const override;
   uint32_t fdb_size() const override { return bridge_.fdb().size(); }
+  uint64_t rx_filtered(uint16_t port) const override {
+    return port < sw::kMaxPorts ? stats_.rx_filtered[port] : 0;
+  }
   const sw::BridgeStats& bridge_stats() const { return stats_; }
 
  private:

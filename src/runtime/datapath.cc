@@ -155,6 +155,7 @@ uint32_t Worker::run_once() {
   now_ns_ = monotonic_ns();
   counters_.iterations++;
   heartbeat_.store(counters_.iterations, std::memory_order_relaxed);
+  sync_rx_filters();
   if (config_.refresh()) {
     switcher_->configure(config_.get());
     counters_.snapshots++;
@@ -191,6 +192,21 @@ uint32_t Worker::run_once() {
   counters_.packets += received;
   if (received != 0) counters_.busy_polls++;
   return received;
+}
+
+void Worker::sync_rx_filters() {
+  // One virtual call per owned port and turn; the filter is read only when it changed.
+  for (uint16_t id = 0; id < ports_.size(); id++) {
+    PortState& ps = ports_[id];
+    if (!ps.owned) continue;
+    const port::Port& p = dp_.port(id);
+    uint64_t g = p.rx_filter_generation();
+    if (g == ps.rx_filter_generation) continue;
+    ps.rx_filter_generation = g;
+    port::ReceiveFilter f;
+    p.rx_filter(&f);
+    dp_.set_rx_filter(id, f);
+  }
 }
 
 void Worker::process(uint16_t in_port, Packet** pkts, uint16_t n) {
@@ -523,14 +539,52 @@ ForwardingConfig Datapath::default_forwarding() const {
 }
 
 void Datapath::publish(ForwardingConfig config) {
-  config.generation = cell_.epoch() + 1;
-  if (!config.bridge) config.bridge = make_bridge_config(config);
+  std::lock_guard<std::mutex> lock(publish_mutex_);
   bridge_->fdb().set_ageing_ns(config.ageing_ns);
   for (const StaticFdbEntry& e : config.static_fdb) {
     proto::MacAddress m;
     for (int i = 0; i < 6; i++)
       m.bytes[i] = static_cast<uint8_t>(e.mac >> (40 - 8 * i));
     bridge_->fdb().add_static(m, e.vlan == 0 ? 1 : e.vlan, e.port);
+  }
+  given_bridge_ = std::move(config.bridge);
+  publish_locked(std::move(config));
+}
+
+void Datapath::set_rx_filter(uint16_t id, const port::ReceiveFilter& filter) {
+  std::lock_guard<std::mutex> lock(publish_mutex_);
+  if (id >= rx_filters_.size()) rx_filters_.resize(id + 1u);
+  rx_filters_[id] = to_bridge_filter(filter);
+  // The current configuration again, with a bridge snapshot rebuilt around the filter.
+  ForwardingConfig config = *cell_.load();
+  config.bridge.reset();
+  publish_locked(std::move(config));
+}
+
+bool Datapath::rx_promisc(uint16_t id) const {
+  std::shared_ptr<const ForwardingConfig> c = cell_.load();
+  const sw::PortConfig* pc = c->bridge ? c->bridge->find_port(id) : nullptr;
+  return pc == nullptr || pc->rx_filter.promisc();
+}
+
+uint64_t Datapath::rx_filtered(uint16_t id) const {
+  uint64_t n = 0;
+  for (const auto& w : workers_)
+    n += w->switcher_->rx_filtered(id);
+  return n;
+}
+
+void Datapath::publish_locked(ForwardingConfig config) {
+  config.generation = cell_.epoch() + 1;
+  if (given_bridge_) {
+    auto bc = std::make_shared<sw::BridgeConfig>(*given_bridge_);
+    for (size_t i = 0; i < rx_filters_.size() && i < bc->port_count(); i++) {
+      if (rx_filters_[i]) bc->port(static_cast<uint16_t>(i)).rx_filter = *rx_filters_[i];
+    }
+    bc->finalize();
+    config.bridge = std::move(bc);
+  } else {
+    config.bridge = make_bridge_config(config, rx_filters_);
   }
   cell_.publish(std::make_shared<const ForwardingConfig>(std::move(config)));
 }

@@ -22,15 +22,31 @@
 // freed by their owner.
 //
 // Between bursts a worker picks up a new ForwardingConfig snapshot if one was published
-// (one relaxed atomic load when nothing changed), runs ageing, and decides how to wait
+// (one relaxed atomic load when nothing changed), checks its ports' receive filters (see
+// below), runs ageing, and decides how to wait
 // (PollPolicy: spin, yield when the host is overcommitted, sleep on the port fds and the
 // control loop when idle). A Watchdog thread reports workers and queues that stop making
 // progress while work is pending.
+//
+// Receive filters (a vhost-user guest's rx mode, MAC table and VLAN filter): the worker
+// that owns a port runs its control queue, but every worker's bridge decides whether a
+// frame may go to that port. So the filter travels the way the rest of the forwarding
+// configuration does: once per turn the owner compares each owned port's
+// rx_filter_generation() with the last one it saw; on a change it reads the filter and
+// calls Datapath::set_rx_filter(), which rebuilds the bridge snapshot with it and
+// publishes it; every worker (the owner first, in the same turn) picks it up between
+// bursts. Workers never take a lock on the fast path and a snapshot never changes under
+// them. Per-port RCU pointers read per frame would avoid the copy, but changes are rare
+// (a guest sets its filter at interface up and on multicast joins), while the bridge's
+// flood sets (which ports take every frame of a kind) must change with the filter anyway,
+// and those live in the snapshot. Frames decided by another worker in the turn or two
+// before it sees the new snapshot still follow the old filter.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +55,7 @@
 #include "offload/gso.h"
 #include "packet/buffer_pool.h"
 #include "port/port.h"
+#include "runtime/bridge_switcher.h"
 #include "runtime/dql.h"
 #include "runtime/forwarding.h"
 #include "runtime/poll_policy.h"
@@ -125,6 +142,7 @@ class Worker {
     std::vector<TxQueue> txq;               // owned ports only
     std::unique_ptr<const steer::Rss> rss;  // output queue selection (multiqueue ports)
     uint16_t rss_nq = 0;
+    uint64_t rx_filter_generation = 0;  // the port's, when last handed to the bridge
     PortCounters counters;
   };
   struct Handoff {
@@ -151,6 +169,7 @@ class Worker {
   void push_handoffs();
   uint32_t drain_handoffs();
   void wait(uint32_t sleep_us);
+  void sync_rx_filters();
 
   Datapath& dp_;
   uint16_t index_;
@@ -200,8 +219,16 @@ class Datapath {
 
   // A forwarding configuration with default settings for every port added so far.
   ForwardingConfig default_forwarding() const;
-  // Publishes a new snapshot; workers pick it up between bursts.
+  // Publishes a new snapshot; workers pick it up between bursts. The ports' receive
+  // filters (set_rx_filter) are merged into its bridge snapshot.
   void publish(ForwardingConfig config);
+  // Installs port id's receive filter in the bridge and publishes the new snapshot. The
+  // worker that owns the port calls it when the port reports a change (any thread may).
+  void set_rx_filter(uint16_t id, const port::ReceiveFilter& filter);
+  // Whether port id takes every frame in the current snapshot (no filter, or promiscuous).
+  bool rx_promisc(uint16_t id) const;
+  // Frames for port id its receive filter refused, summed over the workers.
+  uint64_t rx_filtered(uint16_t id) const;
   std::shared_ptr<const ForwardingConfig> forwarding() const { return cell_.load(); }
 
   // Starts the workers (threads) and the watchdog; stop() stops and joins them.
@@ -228,8 +255,17 @@ class Datapath {
   };
   void log(const std::string& line) const;
 
+  // Publishes config with the receive filters merged in; publish_mutex_ held.
+  void publish_locked(ForwardingConfig config);
+
   DatapathConfig config_;
   SnapshotCell<ForwardingConfig> cell_;
+  // Serialises publishers (the control plane's publish(), workers' set_rx_filter()).
+  std::mutex publish_mutex_;
+  RxFilters rx_filters_;  // by port id (publish_mutex_)
+  // A bridge snapshot the control plane supplied in ForwardingConfig::bridge, without
+  // filters (publish_mutex_); null when the bridge's snapshot is derived.
+  std::shared_ptr<const sw::BridgeConfig> given_bridge_;
   std::unique_ptr<sw::Bridge> bridge_;  // shared by the workers (FDB, neighbour table)
   std::vector<PortEntry> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;

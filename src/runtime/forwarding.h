@@ -85,6 +85,8 @@ class Switcher {
   virtual void tick(uint64_t now_ns) = 0;
   virtual const ForwardingStats& stats() const = 0;
   virtual uint32_t fdb_size() const = 0;
+  // Frames for `port` its receive filter refused (this switcher's share; 0: no filters).
+  virtual uint64_t rx_filtered(uint16_t /*port*/) const { return 0; }
 };
 
 }  // namespace ferry::runtime

@@ -76,6 +76,7 @@ nlohmann::json stats_json(const Datapath& dp) {
       qs.push_back(queue_json(p.queue_stats(q)));
     pj["per_queue"] = qs;
     pj["pipeline"] = pipeline_json(dp.port_counters(id), p.max_queues());
+    pj["rx_filter"] = {{"promisc", dp.rx_promisc(id)}, {"dropped", dp.rx_filtered(id)}};
     ports.push_back(pj);
   }
   j["ports"] = ports;
@@ -120,9 +121,14 @@ std::string stats_text(const Datapath& dp) {
     const port::Port& p = dp.port(id);
     port::QueueStats s = p.stats();
     PortCounters c = dp.port_counters(id);
-    std::snprintf(line, sizeof(line), "port %s (id %u, worker %u, %s, %u queues)\n",
-                  p.name().c_str(), id, dp.owner(id), p.link_up() ? "up" : "down", p.num_queues());
+    std::snprintf(line, sizeof(line), "port %s (id %u, worker %u, %s, %u queues%s)\n",
+                  p.name().c_str(), id, dp.owner(id), p.link_up() ? "up" : "down", p.num_queues(),
+                  dp.rx_promisc(id) ? ", promiscuous" : "");
     out += line;
+    if (uint64_t filtered = dp.rx_filtered(id); filtered != 0) {
+      std::snprintf(line, sizeof(line), "  rx filter dropped %" PRIu64 "\n", filtered);
+      out += line;
+    }
     std::snprintf(line, sizeof(line),
                   "  rx %" PRIu64 " pkts %" PRIu64 " B drops %" PRIu64 " | tx %" PRIu64
                   " pkts %" PRIu64 " B drops %" PRIu64 " | interrupts %" PRIu64

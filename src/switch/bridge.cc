@@ -124,15 +124,20 @@ Bridge::Bridge(const Config& config)
       neighbors_(config.neighbor_entries, config.fdb.ageing_ns, config.fdb.hash_seed) {}
 
 PortSet Bridge::flood_set(const BridgeConfig& config, const MacAddress& dst, uint16_t vid,
-                          uint16_t in_port, const PortSet& flood_class, const PortSet& take_all) {
+                          uint16_t in_port, const PortSet& flood_class, const PortSet& take_all,
+                          BridgeStats& stats) {
   PortSet cand = config.members(vid) & flood_class;
   cand.reset(in_port);
   PortSet out = cand & take_all;
   cand.subtract(take_all);
   cand.for_each([&](uint16_t port) {
     const PortConfig* pc = config.find_port(port);
-    if (pc != nullptr && pc->rx_filter.accepts(dst, pc->vlan.egress_tagged(vid), vid))
+    if (pc == nullptr) return;
+    if (pc->rx_filter.accepts(dst, pc->vlan.egress_tagged(vid), vid)) {
       out.set(port);
+    } else {
+      stats.rx_filtered[port]++;
+    }
   });
   return out;
 }
@@ -196,10 +201,12 @@ void Bridge::decide(const BridgeConfig& config, Packet& p, uint64_t now_ns, Forw
   if (group) {
     if (dst.is_broadcast()) {
       stats.broadcast++;
-      d.ports = flood_set(config, dst, vid, in, config.flood_broadcast(), config.all_broadcast());
+      d.ports =
+          flood_set(config, dst, vid, in, config.flood_broadcast(), config.all_broadcast(), stats);
     } else {
       stats.multicast++;
-      d.ports = flood_set(config, dst, vid, in, config.flood_multicast(), config.all_multicast());
+      d.ports =
+          flood_set(config, dst, vid, in, config.flood_multicast(), config.all_multicast(), stats);
     }
   } else {
     uint16_t out = fdb_.lookup(dst, vid);
@@ -209,6 +216,7 @@ void Bridge::decide(const BridgeConfig& config, Packet& p, uint64_t now_ns, Forw
       if (oc == nullptr || !config.members(vid).test(out)) return drop(DropReason::kVlanEgress);
       if (!oc->rx_filter.promisc() &&
           !oc->rx_filter.accepts(dst, oc->vlan.egress_tagged(vid), vid)) {
+        stats.rx_filtered[out]++;
         return drop(DropReason::kRxFilter);
       }
       stats.forwarded_unicast++;
@@ -218,7 +226,8 @@ void Bridge::decide(const BridgeConfig& config, Packet& p, uint64_t now_ns, Forw
       return;
     }
     stats.unknown_unicast++;
-    d.ports = flood_set(config, dst, vid, in, config.flood_unknown_unicast(), config.all_unicast());
+    d.ports = flood_set(config, dst, vid, in, config.flood_unknown_unicast(), config.all_unicast(),
+                        stats);
   }
   if (d.ports.empty()) return drop(DropReason::kNoReceiver);
   stats.flooded++;

@@ -88,7 +88,8 @@ class Bridge {
   void decide(const BridgeConfig& config, Packet& p, uint64_t now_ns, ForwardDecision& d,
               BridgeStats& stats);
   static PortSet flood_set(const BridgeConfig& config, const proto::MacAddress& dst, uint16_t vid,
-                           uint16_t in_port, const PortSet& flood_class, const PortSet& take_all);
+                           uint16_t in_port, const PortSet& flood_class, const PortSet& take_all,
+                           BridgeStats& stats);
 
   Fdb fdb_;
   NeighborTable neighbors_;

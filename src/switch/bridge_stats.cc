@@ -120,6 +120,8 @@ void BridgeStats::merge(const BridgeStats& o) {
   egress_no_headroom += o.egress_no_headroom;
   for (size_t i = 0; i < drops.size(); i++)
     drops[i] += o.drops[i];
+  for (size_t i = 0; i < rx_filtered.size(); i++)
+    rx_filtered[i] += o.rx_filtered[i];
 }
 
 }  // namespace ferry::sw

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "switch/fdb.h"
+#include "switch/port_set.h"
 
 namespace ferry::sw {
 
@@ -57,6 +58,8 @@ struct BridgeStats {
   uint64_t vlan_offloaded = 0;      // tags handed to the port's VLAN insert offload
   uint64_t egress_no_headroom = 0;  // prepare_egress() could not push a tag
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
+  // By output port: frames (and flood copies) the port's receive filter refused.
+  std::array<uint64_t, kMaxPorts> rx_filtered{};
 
   void drop(DropReason r) { drops[static_cast<size_t>(r)]++; }
   uint64_t dropped(DropReason r) const { return drops[static_cast<size_t>(r)]; }

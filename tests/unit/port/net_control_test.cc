@@ -126,5 +126,19 @@ TEST(NetControlTest, VlanMqOffloadsAnnounce) {
   EXPECT_GE(c.state().unknown, 2u);
 }
 
+TEST(NetControlTest, StartsPromiscuousAndCountsFilterChanges) {
+  NetControl c(kAll, 1);
+  EXPECT_TRUE(c.state().promisc);  // a device out of reset, as QEMU's virtio-net
+  EXPECT_EQ(c.state().filter_changes, 0u);
+  EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 0}), VIRTIO_NET_OK);
+  EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, 0, 0, 0, 0, 0, 0, 0, 0}),
+            VIRTIO_NET_OK);
+  EXPECT_EQ(c.state().filter_changes, 2u);
+  // Refused commands and other classes leave the filter alone.
+  EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 2}), VIRTIO_NET_ERR);
+  EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 1, 0}), VIRTIO_NET_OK);
+  EXPECT_EQ(c.state().filter_changes, 2u);
+}
+
 }  // namespace
 }  // namespace ferry::port
