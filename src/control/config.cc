@@ -24,6 +24,7 @@ name = "tap0"
 type = "tap"
 ifname = "ferry-tap0"
 offloads = true
+coalesce = "off"   # "gro" or "rsc": coalesce received TCP segments (for offloads = false)
 
 [[port]]
 name = "tap1"

@@ -295,6 +295,7 @@ void Worker::forward_all(uint16_t in_port, Packet** pkts, uint32_t n) {
 
 // Switching and output of a burst (at most kBurst) received on in_port.
 void Worker::forward(uint16_t in_port, Packet** pkts, uint16_t n) {
+  if (n == 0) return;
   PortState& in = ports_[in_port];
   switcher_->decide(in_port, pkts, n, masks_, now_ns_);
   for (uint16_t i = 0; i < n; i++) {
