@@ -30,9 +30,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() {
+fail() {  # also from inside run_mode's subshell, where the EXIT trap does not run
   echo "FAIL: $*"
   tail -n 40 "$work/ferryd.log" 2>/dev/null || true
+  ferryd_stop
   exit 1
 }
 
