@@ -50,7 +50,9 @@ std::function<void(std::string_view)> port_logger(const std::string& name) {
 // Creates the port of spec on worker w; nullptr and *error on failure.
 bool build_port(const control::PortSpec& s, runtime::Worker& w, Built* out, std::string* error) {
   out->options.worker = w.index();
-  out->options.gro = s.gro;
+  out->options.coalesce = s.coalesce;
+  out->options.rsc.interval_ns = uint64_t{s.rsc_interval_us} * 1000;
+  out->options.rsc.coalesce_tcp_options = s.rsc_tcp_options;
   switch (s.kind) {
     case control::PortKind::kTap: {
       port::TapPortConfig c;
@@ -88,7 +90,8 @@ bool build_port(const control::PortSpec& s, runtime::Worker& w, Built* out, std:
                         (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO6) |
                         (1ull << VIRTIO_NET_F_HOST_ECN) | (1ull << VIRTIO_NET_F_HOST_UFO) |
                         (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6) |
-                        (1ull << VIRTIO_NET_F_GUEST_ECN) | (1ull << VIRTIO_NET_F_GUEST_UFO));
+                        (1ull << VIRTIO_NET_F_GUEST_ECN) | (1ull << VIRTIO_NET_F_GUEST_UFO) |
+                        (1ull << VIRTIO_NET_F_RSC_EXT));
       }
       auto p = std::make_unique<port::VhostUserPort>(w.loop(), c);
       if (!p->start(error)) return false;

@@ -24,6 +24,7 @@ name = "tap0"
 type = "tap"
 ifname = "ferry-tap0"
 offloads = true
+coalesce = "off"   # "gro" or "rsc": coalesce received TCP segments (for offloads = false)
 
 [[port]]
 name = "tap1"
@@ -138,10 +139,31 @@ bool parse_port(Ctx& c, const toml::table& t, size_t index, PortSpec* p) {
   std::string prefix = "port[" + std::to_string(index) + "].";
   p->line = line_of(t);
   if (!check_keys(c, t, prefix,
-                  {"name",         "type",   "worker",   "queues",    "offloads",  "gro",
-                   "ifname",       "socket", "mode",     "mac",       "interface", "xdp_mode",
-                   "rx",           "tx",     "loop",     "vlan_mode", "tag",       "trunks",
-                   "allowed_macs", "flood",  "learning", "enabled"})) {
+                  {"name",
+                   "type",
+                   "worker",
+                   "queues",
+                   "offloads",
+                   "gro",
+                   "coalesce",
+                   "rsc_interval_us",
+                   "rsc_tcp_options",
+                   "ifname",
+                   "socket",
+                   "mode",
+                   "mac",
+                   "interface",
+                   "xdp_mode",
+                   "rx",
+                   "tx",
+                   "loop",
+                   "vlan_mode",
+                   "tag",
+                   "trunks",
+                   "allowed_macs",
+                   "flood",
+                   "learning",
+                   "enabled"})) {
     return false;
   }
   std::string type;
@@ -166,12 +188,16 @@ bool parse_port(Ctx& c, const toml::table& t, size_t index, PortSpec* p) {
                                : "unknown port type '" + type +
                                      "' (tap, vhost-user, af_xdp, af_packet or pcap)");
   }
-  std::string mode, vlan_mode;
+  std::string mode, vlan_mode, coalesce;
+  bool gro = false;
   std::vector<uint16_t> trunks;
   if (!get_int(c, t, prefix, "worker", -1, 255, &p->worker) ||
       !get_int(c, t, prefix, "queues", 1, 16, &p->queues) ||
-      !get_bool(c, t, prefix, "offloads", &p->offloads) ||
-      !get_bool(c, t, prefix, "gro", &p->gro) || !get_string(c, t, prefix, "ifname", &p->ifname) ||
+      !get_bool(c, t, prefix, "offloads", &p->offloads) || !get_bool(c, t, prefix, "gro", &gro) ||
+      !get_string(c, t, prefix, "coalesce", &coalesce) ||
+      !get_int(c, t, prefix, "rsc_interval_us", 1, 1'000'000, &p->rsc_interval_us) ||
+      !get_bool(c, t, prefix, "rsc_tcp_options", &p->rsc_tcp_options) ||
+      !get_string(c, t, prefix, "ifname", &p->ifname) ||
       !get_string(c, t, prefix, "socket", &p->socket) || !get_string(c, t, prefix, "mode", &mode) ||
       !get_string(c, t, prefix, "mac", &p->mac) ||
       !get_string(c, t, prefix, "interface", &p->interface) ||
@@ -191,6 +217,20 @@ bool parse_port(Ctx& c, const toml::table& t, size_t index, PortSpec* p) {
       !get_bool(c, t, prefix, "drop_l3_unicast_in_l2_multicast",
                 &p->forwarding.drop_l3_unicast_in_l2_multicast)) {
     return false;
+  }
+  if (t.get("coalesce") != nullptr) {
+    if (!runtime::parse_coalesce(coalesce, &p->coalesce)) {
+      return c.fail(t.get("coalesce"), p->line, prefix + "coalesce",
+                    "unknown mode '" + coalesce + "' (expected \"off\", \"gro\" or \"rsc\")");
+    }
+    if (t.get("gro") != nullptr && gro != (p->coalesce == runtime::Coalesce::kGro)) {
+      return c.fail(t.get("gro"), p->line, prefix + "gro",
+                    "contradicts coalesce = \"" + coalesce +
+                        "\" (gro is the older spelling; "
+                        "keep only coalesce)");
+    }
+  } else if (gro) {
+    p->coalesce = runtime::Coalesce::kGro;
   }
   p->forwarding.name = p->name;
   p->forwarding.trunks = trunks;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/coalesce.h"
 #include "runtime/forwarding.h"
 
 namespace ferry::control {
@@ -24,7 +25,12 @@ struct PortSpec {
   int worker = -1;  // owning worker (-1: automatic)
   uint16_t queues = 1;
   bool offloads = true;  // tap: TUNSETOFFLOAD; vhost-user: offer checksum/TSO features
-  bool gro = false;      // GRO on what the port receives
+  // Coalescing of what the port receives: coalesce = "off" | "gro" | "rsc" (gro = true is
+  // the older spelling of "gro"); RSC's timer and whether segments with (identical) TCP
+  // options merge.
+  runtime::Coalesce coalesce = runtime::Coalesce::kOff;
+  uint32_t rsc_interval_us = 300;
+  bool rsc_tcp_options = true;
   // tap
   std::string ifname;
   // vhost-user

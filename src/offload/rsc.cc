@@ -7,6 +7,8 @@
 
 #include "base/byteorder.h"
 #include "base/compiler.h"
+#include "csum/offload_state.h"
+#include "csum/packet_checksum.h"
 #include "packet/buffer_pool.h"
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
@@ -516,6 +518,17 @@ uint64_t Rsc::cached_frames() const {
       n += s.frames;
   }
   return n;
+}
+
+csum::CsumError rsc_strip_info(Packet& p) {
+  if (!p.has_rsc_info()) return csum::CsumError::kOk;
+  p.clear_rsc_info();
+  p.set_csum_none();
+  const L3Type l3 = p.packet_type().l3();
+  if (l3 == L3Type::kIpv4 || l3 == L3Type::kIpv4Ext) {
+    if (csum::CsumError e = csum::fill_ipv4_header(p); e != csum::CsumError::kOk) return e;
+  }
+  return csum::to_partial(p);
 }
 
 }  // namespace ferry::offload

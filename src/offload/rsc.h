@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "csum/csum_error.h"
 #include "packet/packet.h"
 
 namespace ferry::offload {
@@ -159,6 +160,17 @@ class Rsc {
   RscStats stats_;
   Chain* chains_[2];  // IPv4, IPv6
 };
+
+// A packet marked with RSC info (Packet::has_rsc_info) turned into the form every output
+// without RSC_EXT takes: the RSC info dropped, the IPv4 header checksum recomputed (the
+// total length changed) and the TCP checksum left partial over the coalesced payload
+// (pseudo-header sum in the field, csum::to_partial), keeping the TCPv4/TCPv6 GSO type,
+// exactly like a GRO-merged packet. The output offload fix-up then passes it as TSO,
+// segments it or fills the checksum. Only for frames whose checksums were verified before
+// they were coalesced: the original checksums are gone. Packets without RSC info are left
+// alone. kOk, or why the headers could not be located (the packet is then unchanged
+// except for the RSC info, its checksum state kNone).
+csum::CsumError rsc_strip_info(Packet& p);
 
 template <typename F>
 void RscChainStats::for_each_counter(F&& f) const {

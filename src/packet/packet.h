@@ -293,6 +293,8 @@ class Packet {
     csum_start_ = coalesced;
     csum_offset_ = dup_acks;
   }
+  // Drops the RSC info (the csum fields then hold counts: set a checksum state next).
+  void clear_rsc_info() { flags_ &= static_cast<uint8_t>(~kFlagRscInfo); }
 
   // --- Steering and switching metadata ---------------------------------------------------
   uint32_t rss_hash() const { return rss_hash_; }

@@ -182,7 +182,7 @@ uint8_t NetControl::offloads(uint8_t cmd, const uint8_t* data, size_t len) {
       virtio::feature_bit(VIRTIO_NET_F_GUEST_CSUM) | virtio::feature_bit(VIRTIO_NET_F_GUEST_TSO4) |
       virtio::feature_bit(VIRTIO_NET_F_GUEST_TSO6) | virtio::feature_bit(VIRTIO_NET_F_GUEST_ECN) |
       virtio::feature_bit(VIRTIO_NET_F_GUEST_UFO) | virtio::feature_bit(VIRTIO_NET_F_GUEST_USO4) |
-      virtio::feature_bit(VIRTIO_NET_F_GUEST_USO6);
+      virtio::feature_bit(VIRTIO_NET_F_GUEST_USO6) | virtio::feature_bit(VIRTIO_NET_F_RSC_EXT);
   if (off & ~(features_ & kGuestOffloads)) return VIRTIO_NET_ERR;
   state_.guest_offloads = off;
   state_.guest_offloads_set = true;

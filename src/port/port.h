@@ -47,6 +47,9 @@ enum PortCapabilityBits : uint32_t {
   kCapRss = 1u << 8,         // rx: queues are chosen by an RSS hash
   kCapVlanInsert = 1u << 9,  // tx: vlan_tci() is inserted by the peer
   kCapVlanStrip = 1u << 10,  // rx: tags arrive stripped into vlan_tci()
+  // tx: the peer takes RSC-coalesced packets with their RSC info (virtio RSC_EXT); others
+  // get them as plain TSO frames (offload::rsc_strip_info).
+  kCapTxRscInfo = 1u << 11,
 };
 
 class Port {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "csum/offload_state.h"
+#include "offload/rsc.h"
 #include "packet/segment_reader.h"
 #include "proto/parser.h"
 #include "virtio/features.h"
@@ -123,7 +124,8 @@ uint64_t vhost_user_port_default_features() {
                        VIRTIO_NET_F_CTRL_VLAN,  VIRTIO_NET_F_GUEST_ANNOUNCE,
                        VIRTIO_NET_F_MQ,         VIRTIO_NET_F_CTRL_MAC_ADDR,
                        VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC,
-                       VIRTIO_F_RING_PACKED,    VIRTIO_F_IN_ORDER}) {
+                       VIRTIO_F_RING_PACKED,    VIRTIO_F_IN_ORDER,
+                       VIRTIO_NET_F_RSC_EXT}) {
     f |= feature_bit(bit);
   }
   return f;
@@ -404,6 +406,10 @@ void VhostUserPort::compute_offloads() {
   }
   if (has_feature(g, VIRTIO_NET_F_GUEST_UFO)) c |= kCapTxUfo;
   if (has_feature(g, VIRTIO_NET_F_GUEST_ECN)) c |= kCapTxEcn;
+  // RSC_EXT: negotiated, and not switched off with GUEST_OFFLOADS_SET.
+  if (has_feature(f, VIRTIO_NET_F_RSC_EXT) && has_feature(g, VIRTIO_NET_F_RSC_EXT)) {
+    c |= kCapTxRscInfo;
+  }
   if (has_feature(f, VIRTIO_NET_F_CSUM)) c |= kCapRxCsum;
   if (has_feature(f, VIRTIO_NET_F_HOST_TSO4) || has_feature(f, VIRTIO_NET_F_HOST_TSO6) ||
       has_feature(f, VIRTIO_NET_F_HOST_UFO) || has_feature(f, VIRTIO_NET_F_HOST_USO)) {
@@ -620,6 +626,16 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
       free_packet(p);
       continue;
     }
+    // RSC info only for a guest that negotiated RSC_EXT and takes the frame whole.
+    if (p->has_rsc_info() &&
+        ((caps_ & kCapTxRscInfo) == 0 || (p->is_gso() && !guest_takes_gso(p->gso_type())))) {
+      if (proto::parse_packet(*p) != proto::ParseError::kOk ||
+          offload::rsc_strip_info(*p) != csum::CsumError::kOk) {
+        d.drop(DropReason::kOffloadUnsupported);
+        free_packet(p);
+        continue;
+      }
+    }
     if (p->is_gso()) {
       if (!guest_takes_gso(p->gso_type())) {
         // Segment in software: checksums left partial for a guest that finishes them.
@@ -702,7 +718,7 @@ void VhostUserPort::service_control(Queue& q, Ring& r) {
           ~(feature_bit(VIRTIO_NET_F_GUEST_CSUM) | feature_bit(VIRTIO_NET_F_GUEST_TSO4) |
             feature_bit(VIRTIO_NET_F_GUEST_TSO6) | feature_bit(VIRTIO_NET_F_GUEST_ECN) |
             feature_bit(VIRTIO_NET_F_GUEST_UFO) | feature_bit(VIRTIO_NET_F_GUEST_USO4) |
-            feature_bit(VIRTIO_NET_F_GUEST_USO6));
+            feature_bit(VIRTIO_NET_F_GUEST_USO6) | feature_bit(VIRTIO_NET_F_RSC_EXT));
       guest_offloads_ = (backend_.features() & keep) | control_.state().guest_offloads;
       compute_offloads();
     }

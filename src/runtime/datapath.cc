@@ -41,6 +41,18 @@ bool port_takes_gso(uint32_t caps, const Packet& p) {
   return false;
 }
 
+// Whether a frame may go into RSC: its checksums are verified first (a coalesced packet's
+// checksums are recomputed or declared not valid, so a corrupt segment must not be merged
+// into good ones). Partial checksums (local senders) and frames the peer already verified
+// need no look; what is not TCP is bypassed by RSC anyway.
+bool rsc_checksums_ok(Packet& p) {
+  if (p.packet_type().l4() != L4Type::kTcp || p.packet_type().tunnel() != TunnelType::kNone)
+    return true;
+  if (p.csum_state() == CsumState::kPartial || p.csum_state() == CsumState::kUnnecessary)
+    return true;
+  return csum::mark_unnecessary(p) == csum::CsumError::kOk;
+}
+
 BufferPool::Config pool_config(uint16_t index, const DatapathConfig& c) {
   BufferPool::Config pc;
   pc.name = "worker" + std::to_string(index);
@@ -73,6 +85,7 @@ Worker::~Worker() {
 void Worker::release_packets() {
   join();
   for (PortState& ps : ports_) {
+    if (ps.rsc) ps.rsc->purge();
     for (TxQueue& t : ps.txq) {
       free_packets(t.pkts, t.n);
       t.n = 0;
@@ -115,6 +128,8 @@ void Worker::prepare() {
     }
     for (uint16_t q = 0; q < p.max_queues(); q++)
       rx_.emplace_back(id, q);
+    const PortOptions& o = dp_.ports_[id].options;
+    if (o.coalesce == Coalesce::kRsc) ps.rsc = std::make_unique<offload::Rsc>(o.rsc);
     for (int fd : dp_.ports_[id].options.wait_fds) {
       struct epoll_event ev {};
       ev.events = EPOLLIN;
@@ -177,6 +192,7 @@ uint32_t Worker::run_once() {
     received += n;
     process(id, pkts, n);
   }
+  poll_rsc();
   received += drain_handoffs();
   flush_all();
   push_handoffs();
@@ -221,11 +237,82 @@ void Worker::process(uint16_t in_port, Packet** pkts, uint16_t n) {
     // A frame that does not parse fully is still switched on its Ethernet header.
     (void)proto::parse_packet(*p);
   }
-  if (dp_.ports_[in_port].options.gro) {
-    in.counters.gro_in += n;
-    n = static_cast<uint16_t>(gro_.reassemble_burst(pkts, n));
-    in.counters.gro_out += n;
+  switch (dp_.ports_[in_port].options.coalesce) {
+    case Coalesce::kOff:
+      break;
+    case Coalesce::kGro:
+      in.counters.gro_in += n;
+      n = static_cast<uint16_t>(gro_.reassemble_burst(pkts, n));
+      in.counters.gro_out += n;
+      break;
+    case Coalesce::kRsc:
+      if (in.rsc) {
+        coalesce_rsc(in_port, in, pkts, n);
+        return;
+      }
+      break;
   }
+  forward(in_port, pkts, n);
+}
+
+void Worker::coalesce_rsc(uint16_t in_port, PortState& in, Packet** pkts, uint16_t n) {
+  // Every frame yields at most 2 packets (a flushed segment and itself).
+  Packet* out[2 * kBurst];
+  uint32_t produced = 0;
+  uint16_t start = 0;
+  auto run = [&](uint16_t end) {
+    if (end > start) {
+      offload::Rsc::Result r = in.rsc->process(pkts + start, end - start, now_ns_, out + produced,
+                                               2 * kBurst - produced);
+      produced += r.produced;
+    }
+  };
+  for (uint16_t i = 0; i < n; i++) {
+    if (rsc_checksums_ok(*pkts[i])) continue;
+    // Checksums that do not verify: switched as is, outside RSC (its receiver drops it;
+    // its order relative to a held segment of its flow does not matter).
+    run(i);
+    out[produced++] = pkts[i];
+    start = static_cast<uint16_t>(i + 1);
+    in.counters.rsc_unverified++;
+  }
+  run(n);
+  in.counters.rsc_in += n;
+  in.counters.rsc_out += produced;
+  forward_all(in_port, out, produced);
+}
+
+void Worker::poll_rsc() {
+  for (uint16_t id = 0; id < ports_.size(); id++) {
+    PortState& ps = ports_[id];
+    if (!ps.rsc || ps.rsc->next_deadline_ns() > now_ns_) continue;
+    Packet* out[kBurst];
+    uint32_t k;
+    while ((k = ps.rsc->poll(now_ns_, out, kBurst)) != 0) {
+      ps.counters.rsc_out += k;
+      forward(id, out, static_cast<uint16_t>(k));
+      if (k < kBurst) break;
+    }
+  }
+}
+
+uint64_t Worker::rsc_deadline_ns() const {
+  uint64_t d = offload::Rsc::kNoDeadline;
+  for (const PortState& ps : ports_) {
+    if (ps.rsc) d = std::min(d, ps.rsc->next_deadline_ns());
+  }
+  return d;
+}
+
+void Worker::forward_all(uint16_t in_port, Packet** pkts, uint32_t n) {
+  for (uint32_t i = 0; i < n; i += kBurst)
+    forward(in_port, pkts + i, static_cast<uint16_t>(std::min<uint32_t>(kBurst, n - i)));
+}
+
+// Switching and output of a burst (at most kBurst) received on in_port.
+void Worker::forward(uint16_t in_port, Packet** pkts, uint16_t n) {
+  if (n == 0) return;
+  PortState& in = ports_[in_port];
   switcher_->decide(in_port, pkts, n, masks_, now_ns_);
   for (uint16_t i = 0; i < n; i++) {
     Packet* p = pkts[i];
@@ -277,6 +364,16 @@ void Worker::route(uint16_t out_port, Packet* pkt, uint16_t index) {
 
 void Worker::output(uint16_t out_port, Packet* pkt) {
   PortState& ps = ports_[out_port];
+  if (pkt->has_rsc_info() &&
+      ((ps.caps & port::kCapTxRscInfo) == 0 || (pkt->is_gso() && !port_takes_gso(ps.caps, *pkt)))) {
+    // RSC info only for a peer that negotiated it and takes the frame whole.
+    if (offload::rsc_strip_info(*pkt) != csum::CsumError::kOk) {
+      ps.counters.drop(PipelineDrop::kChecksumFailed);
+      free_packet(pkt);
+      return;
+    }
+    ps.counters.rsc_stripped++;
+  }
   if (pkt->is_gso()) {
     if (port_takes_gso(ps.caps, *pkt)) {
       ps.counters.gso_passed++;
@@ -456,10 +553,18 @@ void Worker::loop_main() {
         counters_.yields++;
         sched_yield();
         break;
-      case PollAction::kSleep:
+      case PollAction::kSleep: {
         counters_.sleeps++;
-        wait(policy_.sleep_us());
+        // Never past an RSC timer: held segments leave on time when the worker is idle.
+        uint32_t us = policy_.sleep_us();
+        uint64_t deadline = rsc_deadline_ns();
+        if (deadline != offload::Rsc::kNoDeadline) {
+          uint64_t left = deadline > now_ns_ ? (deadline - now_ns_) / 1000 : 0;
+          us = static_cast<uint32_t>(std::min<uint64_t>(us, std::max<uint64_t>(left, 1)));
+        }
+        wait(us);
         break;
+      }
     }
   }
   running_.store(false);

@@ -8,7 +8,8 @@
 // messages arrive on the worker's EventLoop, so each worker has its own). A worker runs
 // to completion, burst by burst (up to 64 packets):
 //
-//   rx_burst -> parse -> GRO (ports with gro on) -> Switcher::decide (one call per burst)
+//   rx_burst -> parse -> coalescing (ports with GRO or RSC, coalesce.h) -> Switcher::decide
+//   (one call per burst)
 //   -> per destination: clone for floods, egress edits -> output offload fix-up for that
 //   port (keep TSO/partial checksum where the port takes it; else software GSO or checksum
 //   fill: offload negotiation per hop) -> pick the output queue (RSS hash, else flow hash)
@@ -20,6 +21,11 @@
 // another worker go through a single-producer single-consumer ring to that worker, which
 // copies them into its own pool (pools are per worker) and returns the originals to be
 // freed by their owner.
+//
+// RSC holds TCP segments between bursts: its timers are polled every turn (and bound how
+// long an idle worker sleeps); what they release goes down the same pipeline. Packets with
+// RSC info keep it only toward ports that take it (port::kCapTxRscInfo); elsewhere they
+// become plain TSO frames (offload::rsc_strip_info) before the offload fix-up.
 //
 // Between bursts a worker picks up a new ForwardingConfig snapshot if one was published
 // (one relaxed atomic load when nothing changed), checks its ports' receive filters (see
@@ -53,9 +59,11 @@
 
 #include "offload/gro.h"
 #include "offload/gso.h"
+#include "offload/rsc.h"
 #include "packet/buffer_pool.h"
 #include "port/port.h"
 #include "runtime/bridge_switcher.h"
+#include "runtime/coalesce.h"
 #include "runtime/dql.h"
 #include "runtime/forwarding.h"
 #include "runtime/poll_policy.h"
@@ -77,8 +85,11 @@ inline constexpr uint16_t kMaxTxQueues = 8;
 inline constexpr uint32_t kDqlMinLimit = 64 * 1024;
 
 struct PortOptions {
-  int worker = -1;            // owning worker; -1: the least loaded
-  bool gro = false;           // GRO on what this port receives (e.g. TAP without offloads)
+  int worker = -1;  // owning worker; -1: the least loaded
+  // Coalescing of what this port receives (e.g. a TAP without offloads): GRO per burst, or
+  // RSC with timers (rsc: its settings).
+  Coalesce coalesce = Coalesce::kOff;
+  offload::RscConfig rsc;
   std::vector<int> wait_fds;  // readable when the port has packets (a sleeping worker wakes)
 };
 
@@ -123,6 +134,12 @@ class Worker {
   uint32_t fdb_size() const { return switcher_->fdb_size(); }
   const offload::GroStats& gro_stats() const { return gro_.stats(); }
   const offload::GsoStats& gso_stats() const { return gso_.stats(); }
+  // The RSC engine of port id (nullptr unless this worker owns it with coalesce = rsc).
+  const offload::Rsc* rsc(uint16_t port) const {
+    return port < ports_.size() ? ports_[port].rsc.get() : nullptr;
+  }
+  // Earliest RSC timer of this worker's ports (offload::Rsc::kNoDeadline: nothing held).
+  uint64_t rsc_deadline_ns() const;
   // Packets waiting in the handoff rings into this worker.
   uint32_t handoff_pending() const;
   uint64_t handoff_consumed() const;
@@ -143,6 +160,7 @@ class Worker {
     std::unique_ptr<const steer::Rss> rss;  // output queue selection (multiqueue ports)
     uint16_t rss_nq = 0;
     uint64_t rx_filter_generation = 0;  // the port's, when last handed to the bridge
+    std::unique_ptr<offload::Rsc> rsc;  // owned ports with coalesce = rsc
     PortCounters counters;
   };
   struct Handoff {
@@ -160,6 +178,10 @@ class Worker {
   void release_packets();  // stops and frees what the worker still buffers
   void loop_main();
   void process(uint16_t in_port, Packet** pkts, uint16_t n);
+  void coalesce_rsc(uint16_t in_port, PortState& in, Packet** pkts, uint16_t n);
+  void poll_rsc();
+  void forward_all(uint16_t in_port, Packet** pkts, uint32_t n);
+  void forward(uint16_t in_port, Packet** pkts, uint16_t n);
   void route(uint16_t out_port, Packet* pkt, uint16_t index);
   void output(uint16_t out_port, Packet* pkt);
   void enqueue(uint16_t out_port, PortState& ps, Packet* pkt);
@@ -215,6 +237,7 @@ class Datapath {
   port::Port& port(uint16_t id) { return *ports_[id].port; }
   const port::Port& port(uint16_t id) const { return *ports_[id].port; }
   uint16_t owner(uint16_t id) const { return ports_[id].owner; }
+  const PortOptions& port_options(uint16_t id) const { return ports_[id].options; }
   int find_port(const std::string& name) const;
 
   // A forwarding configuration with default settings for every port added so far.

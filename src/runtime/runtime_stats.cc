@@ -36,6 +36,10 @@ void PortCounters::add(const PortCounters& o) {
     drops[i] += o.drops[i];
   gro_in += o.gro_in;
   gro_out += o.gro_out;
+  rsc_in += o.rsc_in;
+  rsc_out += o.rsc_out;
+  rsc_unverified += o.rsc_unverified;
+  rsc_stripped += o.rsc_stripped;
   gso_in += o.gso_in;
   gso_segments += o.gso_segments;
   gso_passed += o.gso_passed;

@@ -47,13 +47,17 @@ struct PortCounters {
   std::array<uint64_t, kPipelineDropCount> drops{};  // drops of packets headed to this port
   uint64_t gro_in = 0;                               // packets given to GRO
   uint64_t gro_out = 0;                              // packets after GRO
-  uint64_t gso_in = 0;                   // GSO packets segmented in software before this port
-  uint64_t gso_segments = 0;             // segments made for it
-  uint64_t gso_passed = 0;               // GSO packets passed whole (the port takes them)
-  uint64_t csum_filled = 0;              // partial checksums finished in software for this port
-  uint64_t csum_passed = 0;              // partial checksums passed to the port
-  uint64_t cloned = 0;                   // flooded copies made for this port
-  uint64_t handoff_out = 0;              // packets passed to the worker owning this port
+  uint64_t rsc_in = 0;                               // frames given to RSC (coalesce = rsc)
+  uint64_t rsc_out = 0;         // packets out of RSC (coalesced, bypassed, timer drains)
+  uint64_t rsc_unverified = 0;  // frames kept out of RSC: checksums did not verify
+  uint64_t rsc_stripped = 0;    // packets headed here that lost their RSC info (no RSC_EXT)
+  uint64_t gso_in = 0;          // GSO packets segmented in software before this port
+  uint64_t gso_segments = 0;    // segments made for it
+  uint64_t gso_passed = 0;      // GSO packets passed whole (the port takes them)
+  uint64_t csum_filled = 0;     // partial checksums finished in software for this port
+  uint64_t csum_passed = 0;     // partial checksums passed to the port
+  uint64_t cloned = 0;          // flooded copies made for this port
+  uint64_t handoff_out = 0;     // packets passed to the worker owning this port
   std::array<TxQueueCounters, 8> txq{};  // per output queue (queues beyond 7 fold into 7)
 
   void drop(PipelineDrop d, uint64_t n = 1) { drops[static_cast<unsigned>(d)] += n; }

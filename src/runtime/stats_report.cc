@@ -24,7 +24,24 @@ nlohmann::json queue_json(const port::QueueStats& s) {
           {"kicks_enabled", s.kicks_enabled}, {"csum_filled", s.csum_filled}};
 }
 
-nlohmann::json pipeline_json(const PortCounters& c, uint16_t nq) {
+// The RSC engine's counters (the ones that are not zero) with the pipeline's.
+nlohmann::json rsc_json(const PortCounters& c, const offload::Rsc* rsc) {
+  nlohmann::json j = {{"in", c.rsc_in},
+                      {"out", c.rsc_out},
+                      {"unverified", c.rsc_unverified},
+                      {"stripped", c.rsc_stripped}};
+  if (rsc != nullptr) {
+    j["cached_segments"] = rsc->cached_segments();
+    nlohmann::json e = nlohmann::json::object();
+    rsc->stats().for_each_counter([&](const char* name, uint64_t v) {
+      if (v != 0) e[name] = v;
+    });
+    j["engine"] = e;
+  }
+  return j;
+}
+
+nlohmann::json pipeline_json(const PortCounters& c, uint16_t nq, const offload::Rsc* rsc) {
   nlohmann::json drops = nlohmann::json::object();
   for (unsigned r = 0; r < kPipelineDropCount; r++) {
     if (c.drops[r] != 0) drops[to_string(static_cast<PipelineDrop>(r))] = c.drops[r];
@@ -48,6 +65,7 @@ nlohmann::json pipeline_json(const PortCounters& c, uint16_t nq) {
       {"rx_batch_histogram", c.rx_batch},
       {"drops", drops},
       {"gro", {{"in", c.gro_in}, {"out", c.gro_out}}},
+      {"rsc", rsc_json(c, rsc)},
       {"gso", {{"segmented", c.gso_in}, {"segments", c.gso_segments}, {"passed", c.gso_passed}}},
       {"csum", {{"filled", c.csum_filled}, {"passed", c.csum_passed}}},
       {"flood_copies", c.cloned},
@@ -75,7 +93,9 @@ nlohmann::json stats_json(const Datapath& dp) {
     for (uint16_t q = 0; q < p.max_queues(); q++)
       qs.push_back(queue_json(p.queue_stats(q)));
     pj["per_queue"] = qs;
-    pj["pipeline"] = pipeline_json(dp.port_counters(id), p.max_queues());
+    pj["coalesce"] = to_string(dp.port_options(id).coalesce);
+    pj["pipeline"] =
+        pipeline_json(dp.port_counters(id), p.max_queues(), dp.worker(dp.owner(id)).rsc(id));
     pj["rx_filter"] = {{"promisc", dp.rx_promisc(id)}, {"dropped", dp.rx_filtered(id)}};
     ports.push_back(pj);
   }
@@ -93,6 +113,14 @@ nlohmann::json stats_json(const Datapath& dp) {
     const WorkerCounters& c = dp.worker(w).counters();
     const offload::GroStats& g = dp.worker(w).gro_stats();
     const offload::GsoStats& s = dp.worker(w).gso_stats();
+    uint64_t rsc_in = 0, rsc_coalesced = 0, rsc_out = 0;
+    for (uint16_t id = 0; id < dp.port_count(); id++) {
+      if (const offload::Rsc* r = dp.worker(w).rsc(id)) {
+        rsc_in += r->stats().packets_in;
+        rsc_out += r->stats().packets_out;
+        rsc_coalesced += r->stats().ipv4.coalesced + r->stats().ipv6.coalesced;
+      }
+    }
     nlohmann::json gso = nlohmann::json::object();
     s.for_each_counter([&](const char* name, uint64_t v) {
       if (v != 0) gso[name] = v;
@@ -108,6 +136,7 @@ nlohmann::json stats_json(const Datapath& dp) {
                        {"snapshots", c.snapshots},
                        {"handoff_in", c.handoff_in},
                        {"gro_packets_in", g.packets_in},
+                       {"rsc", {{"in", rsc_in}, {"coalesced", rsc_coalesced}, {"out", rsc_out}}},
                        {"gso", gso}});
   }
   j["workers"] = workers;
@@ -156,6 +185,22 @@ std::string stats_text(const Datapath& dp) {
                   c.gro_in, c.gro_out, c.gso_in, c.gso_segments, c.gso_passed, c.csum_filled,
                   c.csum_passed, kicks, suppressed, c.cloned);
     out += line;
+    if (c.rsc_in != 0 || c.rsc_stripped != 0) {
+      const offload::Rsc* rsc = dp.worker(dp.owner(id)).rsc(id);
+      uint64_t coalesced = 0, timer = 0, finalized = 0;
+      if (rsc != nullptr) {
+        const offload::RscStats& r = rsc->stats();
+        coalesced = r.ipv4.coalesced + r.ipv6.coalesced;
+        timer = r.ipv4.timer_drained + r.ipv6.timer_drained;
+        finalized = r.ipv4.finalized + r.ipv6.finalized;
+      }
+      std::snprintf(
+          line, sizeof(line),
+          "  rsc: %" PRIu64 "->%" PRIu64 " coalesced %" PRIu64 " timer drained %" PRIu64
+          " finalized %" PRIu64 " unverified %" PRIu64 " | rsc info stripped %" PRIu64 "\n",
+          c.rsc_in, c.rsc_out, coalesced, timer, finalized, c.rsc_unverified, c.rsc_stripped);
+      out += line;
+    }
     for (unsigned r = 0; r < kPipelineDropCount; r++) {
       if (c.drops[r] == 0) continue;
       std::snprintf(line, sizeof(line), "  pipeline drop %s: %" PRIu64 "\n",

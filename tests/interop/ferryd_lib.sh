@@ -4,6 +4,9 @@
 # ferryd_start CONFIG: starts ferryd in the background (log in $work/ferryd.log, JSON
 # statistics in $work/stats.json at every dump) and waits until it runs.
 ferryd_start() {
+  # Emptied here, not by the redirection below: that runs in the background child, and the
+  # wait loop could otherwise still see the previous run's "running" line.
+  : >"$work/ferryd.log"
   "$ferryd" --config "$1" --stats-json "$work/stats.json" >"$work/ferryd.log" 2>&1 &
   ferryd_pid=$!
   for _ in $(seq 100); do

@@ -17,7 +17,10 @@
 #include <unistd.h>
 
 #include "../vhost/test_frontend.h"
+#include "csum/packet_checksum.h"
+#include "offload/rsc.h"
 #include "packet/packet_bytes.h"
+#include "proto/parser.h"
 #include "virtio/features.h"
 #include "virtio/inflight.h"
 #include "virtio/split_virtqueue.h"
@@ -391,6 +394,122 @@ TEST_F(VhostUserPortTest, TsoPacketIsSegmentedForGuestWithoutTso) {
     uint8_t pseudo[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0, 6, 0x03, 0xfc};  // length 1020
     EXPECT_EQ(fold_sum(frame + 34, 1020, fold_sum(pseudo, 12)), 0xffff) << "segment " << k;
     EXPECT_EQ(fold_sum(frame + 14, 20), 0xffff);  // IPv4 header checksum
+  }
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+}
+
+// Three 1000-byte segments of one TCP flow with valid checksums, coalesced by RSC: a
+// packet with RSC info (3 segments), TCPv4 GSO, its checksums no longer valid.
+Packet* rsc_coalesced_packet(BufferPool& pool, std::vector<uint8_t>* payload) {
+  offload::Rsc rsc;
+  Packet* in[3];
+  for (uint32_t k = 0; k < 3; k++) {
+    std::vector<uint8_t> f(54 + 1000, 0);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[16] = 1040 >> 8;
+    f[17] = 1040 & 0xff;
+    f[19] = static_cast<uint8_t>(k);  // IP ID
+    f[20] = 0x40;                     // DF
+    f[22] = 64;
+    f[23] = 6;
+    uint8_t addrs[8] = {10, 0, 0, 1, 10, 0, 0, 2};
+    std::memcpy(&f[26], addrs, 8);
+    f[34] = 0x30;
+    f[36] = 0x40;
+    uint32_t seq = 1 + 1000 * k;
+    f[40] = static_cast<uint8_t>(seq >> 8);
+    f[41] = static_cast<uint8_t>(seq);
+    f[45] = 1;     // ACK 1
+    f[46] = 0x50;  // data offset 5
+    f[47] = 0x10;  // ACK
+    f[48] = 0x10;  // window
+    for (size_t i = 54; i < f.size(); i++) {
+      f[i] = static_cast<uint8_t>((k * 1000 + i) * 5);
+      payload->push_back(f[i]);
+    }
+    in[k] = packet_from_bytes(pool, f);
+    EXPECT_EQ(proto::parse_packet(*in[k]), proto::ParseError::kOk);
+    EXPECT_EQ(csum::fill_all(*in[k]), csum::CsumError::kOk);
+  }
+  Packet* out[6];
+  EXPECT_EQ(rsc.process(in, 3, 0, out, 6).produced, 0u);
+  EXPECT_EQ(rsc.flush(out, 6), 1u);
+  EXPECT_TRUE(out[0]->has_rsc_info());
+  return out[0];
+}
+
+TEST_F(VhostUserPortTest, RscExtIsOffered) {
+  EXPECT_TRUE(virtio::has_feature(vhost_user_port_default_features(), VIRTIO_NET_F_RSC_EXT));
+}
+
+constexpr uint64_t kTso4 =
+    feature_bit(VIRTIO_NET_F_GUEST_CSUM) | feature_bit(VIRTIO_NET_F_GUEST_TSO4);
+
+TEST_F(VhostUserPortTest, RscInfoReachesAGuestWithRscExt) {
+  start(kBase | kTso4 | feature_bit(VIRTIO_NET_F_RSC_EXT));
+  EXPECT_NE(port_->capabilities() & kCapTxRscInfo, 0u);
+  post_rx_buffers(4, 2048, 0x80000);
+  std::vector<uint8_t> payload;
+  Packet* p = rsc_coalesced_packet(*pool_, &payload);
+  EXPECT_EQ(port_->tx_burst(0, &p, 1), 1);
+  virtio_net_hdr_v1 h;
+  std::memcpy(&h, mem_ + 0x80000, sizeof(h));
+  EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_RSC_INFO);
+  EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+  EXPECT_EQ(h.gso_size, 1000);
+  EXPECT_EQ(h.csum_start, 3);   // coalesced segments
+  EXPECT_EQ(h.csum_offset, 0);  // duplicate ACKs
+  EXPECT_EQ(h.num_buffers, 2);
+  const uint8_t* frame = mem_ + 0x80000 + 12;
+  EXPECT_EQ((frame[16] << 8) | frame[17], 3040);
+  EXPECT_EQ(std::vector<uint8_t>(frame + 54, frame + 54 + 3000), payload);
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+}
+
+TEST_F(VhostUserPortTest, RscInfoNeverReachesAGuestWithoutRscExt) {
+  start(kBase | kTso4);
+  EXPECT_EQ(port_->capabilities() & kCapTxRscInfo, 0u);
+  post_rx_buffers(4, 2048, 0x80000);
+  std::vector<uint8_t> payload;
+  Packet* p = rsc_coalesced_packet(*pool_, &payload);
+  EXPECT_EQ(port_->tx_burst(0, &p, 1), 1);
+  // A plain TSO frame: partial checksum (pseudo-header sum over 3020 bytes), valid IPv4
+  // header checksum.
+  virtio_net_hdr_v1 h;
+  std::memcpy(&h, mem_ + 0x80000, sizeof(h));
+  EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+  EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+  EXPECT_EQ(h.gso_size, 1000);
+  EXPECT_EQ(h.csum_start, 34);
+  EXPECT_EQ(h.csum_offset, 16);
+  const uint8_t* frame = mem_ + 0x80000 + 12;
+  EXPECT_EQ(fold_sum(frame + 14, 20), 0xffff);
+  uint8_t pseudo[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0, 6, 3020 >> 8, 3020 & 0xff};
+  EXPECT_EQ((frame[50] << 8) | frame[51], fold_sum(pseudo, 12));
+  EXPECT_EQ(std::vector<uint8_t>(frame + 54, frame + 54 + 3000), payload);
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+}
+
+TEST_F(VhostUserPortTest, RscPacketIsSegmentedForAGuestWithoutTso) {
+  start(kBase);
+  post_rx_buffers(8, 2048, 0x80000);
+  std::vector<uint8_t> payload;
+  Packet* p = rsc_coalesced_packet(*pool_, &payload);
+  EXPECT_EQ(port_->tx_burst(0, &p, 1), 3);
+  for (int k = 0; k < 3; k++) {
+    const uint8_t* at = mem_ + 0x80000 + 2048ull * k;
+    virtio_net_hdr_v1 h;
+    std::memcpy(&h, at, sizeof(h));
+    // Checksums in the frame (DATA_VALID at most): no RSC info, nothing to finish.
+    EXPECT_EQ(h.flags & (VIRTIO_NET_HDR_F_RSC_INFO | VIRTIO_NET_HDR_F_NEEDS_CSUM), 0) << k;
+    EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    const uint8_t* frame = at + 12;
+    EXPECT_EQ((frame[16] << 8) | frame[17], 1040);
+    EXPECT_EQ(fold_sum(frame + 14, 20), 0xffff);
+    uint8_t pseudo[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0, 6, 0x03, 0xfc};  // length 1020
+    EXPECT_EQ(fold_sum(frame + 34, 1020, fold_sum(pseudo, 12)), 0xffff) << k;
+    EXPECT_TRUE(std::equal(frame + 54, frame + 1054, payload.begin() + 1000 * k));
   }
   EXPECT_EQ(pool_->available(), pool_->capacity());
 }

@@ -77,7 +77,8 @@ loop = true
   EXPECT_EQ(c->ports[0].forwarding.tag, 10);
   EXPECT_EQ(c->ports[0].forwarding.allowed_macs, (std::vector<uint64_t>{0x525400000001ull}));
   EXPECT_FALSE(c->ports[1].offloads);
-  EXPECT_TRUE(c->ports[1].gro);
+  EXPECT_EQ(c->ports[1].coalesce, runtime::Coalesce::kGro);  // gro = true: the older spelling
+  EXPECT_EQ(c->ports[0].coalesce, runtime::Coalesce::kOff);
   EXPECT_EQ(c->ports[1].forwarding.vlan_mode, runtime::VlanMode::kTrunk);
   EXPECT_EQ(c->ports[2].kind, PortKind::kAfXdp);
   EXPECT_EQ(c->ports[3].kind, PortKind::kAfPacket);
@@ -118,6 +119,75 @@ TEST(Config, ErrorsNameFileLineAndKey) {
     EXPECT_EQ(e.line, b.line) << e.to_string();
     EXPECT_EQ(e.key, b.key) << e.to_string();
     EXPECT_EQ(e.to_string().find('\n'), std::string::npos);
+  }
+}
+
+TEST(Config, CoalesceModes) {
+  const char* text = R"(
+[[port]]
+name = "a"
+type = "tap"
+coalesce = "rsc"
+rsc_interval_us = 50
+rsc_tcp_options = false
+
+[[port]]
+name = "b"
+type = "tap"
+coalesce = "gro"
+gro = true
+
+[[port]]
+name = "c"
+type = "tap"
+coalesce = "off"
+gro = false
+
+[[port]]
+name = "d"
+type = "tap"
+)";
+  ConfigError e;
+  auto c = parse_config(text, "f.toml", &e);
+  ASSERT_TRUE(c) << e.to_string();
+  ASSERT_EQ(c->ports.size(), 4u);
+  EXPECT_EQ(c->ports[0].coalesce, runtime::Coalesce::kRsc);
+  EXPECT_EQ(c->ports[0].rsc_interval_us, 50u);
+  EXPECT_FALSE(c->ports[0].rsc_tcp_options);
+  EXPECT_EQ(c->ports[1].coalesce, runtime::Coalesce::kGro);
+  EXPECT_EQ(c->ports[2].coalesce, runtime::Coalesce::kOff);
+  EXPECT_EQ(c->ports[3].coalesce, runtime::Coalesce::kOff);
+  EXPECT_EQ(c->ports[3].rsc_interval_us, 300u);  // the reference device's default
+  EXPECT_TRUE(c->ports[3].rsc_tcp_options);
+}
+
+TEST(Config, BadCoalesceValuesAreNamed) {
+  struct Case {
+    const char* body;
+    int line;
+    const char* key;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"coalesce = \"lro\"\n", 4, "port.a.coalesce",
+       "unknown mode 'lro' (expected \"off\", \"gro\" or \"rsc\")"},
+      {"coalesce = \"RSC\"\n", 4, "port.a.coalesce", "unknown mode 'RSC'"},
+      {"coalesce = \"\"\n", 4, "port.a.coalesce", "unknown mode ''"},
+      {"coalesce = true\n", 4, "port.a.coalesce", "expected a string"},
+      {"coalesce = \"rsc\"\ngro = true\n", 5, "port.a.gro", "contradicts coalesce = \"rsc\""},
+      {"coalesce = \"gro\"\ngro = false\n", 5, "port.a.gro", "contradicts coalesce = \"gro\""},
+      {"gro = \"yes\"\n", 4, "port.a.gro", "expected true or false"},
+      {"rsc_interval_us = 0\n", 4, "port.a.rsc_interval_us", "out of range (1..1000000)"},
+      {"rsc_interval_us = 2000000\n", 4, "port.a.rsc_interval_us", "out of range"},
+      {"rsc_tcp_options = 1\n", 4, "port.a.rsc_tcp_options", "expected true or false"},
+  };
+  for (const Case& k : cases) {
+    std::string text = std::string("[[port]]\nname = \"a\"\ntype = \"tap\"\n") + k.body;
+    ConfigError e;
+    EXPECT_FALSE(parse_config(text, "cfg.toml", &e)) << text;
+    EXPECT_EQ(e.line, k.line) << e.to_string();
+    EXPECT_EQ(e.key, k.key) << e.to_string();
+    EXPECT_NE(e.message.find(k.message), std::string::npos) << e.to_string();
   }
 }
 
