@@ -97,8 +97,9 @@ void dump(const std::vector<std::unique_ptr<port::VhostUserPort>>& ports) {
                 virtio::features_to_string(p->features()).c_str(), p->packed() ? " (packed)" : "");
     std::printf("  control commands %" PRIu64 " rejected %" PRIu64 " unknown %" PRIu64
                 " promisc %d allmulti %d queue_pairs %u vlans %zu uc %zu mc %zu\n",
-                c.commands, c.rejected, c.unknown, c.promisc, c.allmulti, c.queue_pairs,
-                c.vlans.count(), c.unicast.size(), c.multicast.size());
+                c.commands, c.rejected, c.unknown, c.filter.promisc, c.filter.allmulti,
+                c.queue_pairs, c.filter.vlans.count(), c.filter.unicast.size(),
+                c.filter.multicast.size());
     std::printf("stats name=%s rx_packets=%" PRIu64 " rx_bytes=%" PRIu64 " rx_drops=%" PRIu64
                 " tx_packets=%" PRIu64 " tx_bytes=%" PRIu64 " tx_drops=%" PRIu64
                 " interrupts=%" PRIu64 " suppressed=%" PRIu64 " starts=%" PRIu64 " broken=%" PRIu64

@@ -93,22 +93,22 @@ uint8_t NetControl::rx_mode(uint8_t cmd, const uint8_t* data, size_t len) {
   bool* flag = nullptr;
   switch (cmd) {
     case VIRTIO_NET_CTRL_RX_PROMISC:
-      flag = &state_.promisc;
+      flag = &state_.filter.promisc;
       break;
     case VIRTIO_NET_CTRL_RX_ALLMULTI:
-      flag = &state_.allmulti;
+      flag = &state_.filter.allmulti;
       break;
     case VIRTIO_NET_CTRL_RX_ALLUNI:
-      flag = &state_.alluni;
+      flag = &state_.filter.alluni;
       break;
     case VIRTIO_NET_CTRL_RX_NOMULTI:
-      flag = &state_.nomulti;
+      flag = &state_.filter.nomulti;
       break;
     case VIRTIO_NET_CTRL_RX_NOUNI:
-      flag = &state_.nouni;
+      flag = &state_.filter.nouni;
       break;
     case VIRTIO_NET_CTRL_RX_NOBCAST:
-      flag = &state_.nobcast;
+      flag = &state_.filter.nobcast;
       break;
     default:
       return unknown();
@@ -133,15 +133,15 @@ uint8_t NetControl::mac(uint8_t cmd, const uint8_t* data, size_t len) {
         pos != len) {
       return VIRTIO_NET_ERR;
     }
-    state_.unicast = std::move(uni);
-    state_.multicast = std::move(multi);
+    state_.filter.unicast = std::move(uni);
+    state_.filter.multicast = std::move(multi);
     state_.filter_changes++;
     return VIRTIO_NET_OK;
   }
   if (cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET) {
     if (!virtio::has_feature(features_, VIRTIO_NET_F_CTRL_MAC_ADDR)) return unknown();
     if (len != 6) return VIRTIO_NET_ERR;
-    std::memcpy(state_.mac.data(), data, 6);
+    std::memcpy(state_.filter.mac.data(), data, 6);
     state_.mac_set = true;
     state_.filter_changes++;
     return VIRTIO_NET_OK;
@@ -154,7 +154,7 @@ uint8_t NetControl::vlan(uint8_t cmd, const uint8_t* data, size_t len) {
   if (len != 2) return VIRTIO_NET_ERR;
   uint16_t vid = load_le16(data);
   if (vid >= 4096) return VIRTIO_NET_ERR;
-  state_.vlans[vid] = cmd == VIRTIO_NET_CTRL_VLAN_ADD;
+  state_.filter.vlans[vid] = cmd == VIRTIO_NET_CTRL_VLAN_ADD;
   state_.filter_changes++;
   return VIRTIO_NET_OK;
 }

@@ -20,25 +20,15 @@
 namespace ferry::port {
 
 struct NetControlState {
-  // VIRTIO_NET_CTRL_RX. A device comes out of reset promiscuous, as QEMU's virtio-net
-  // does (virtio_net_reset: promisc on, the other modes off, MAC table and VLAN filter
-  // empty): a driver without CTRL_RX cannot ask for anything else, and one with it sets
-  // its mode when the interface comes up (Linux: virtnet_set_rx_mode sends PROMISC,
-  // ALLMULTI and the MAC table at open).
-  bool promisc = true;
-  bool allmulti = false;
-  bool alluni = false;
-  bool nomulti = false;
-  bool nouni = false;
-  bool nobcast = false;
-  // VIRTIO_NET_CTRL_MAC_TABLE_SET: unicast and multicast filter lists.
-  std::vector<MacAddress> unicast;
-  std::vector<MacAddress> multicast;
-  // VIRTIO_NET_CTRL_MAC_ADDR_SET.
-  MacAddress mac{};
+  // VIRTIO_NET_CTRL_RX, MAC and VLAN: the receive filter the driver asked for. A device
+  // comes out of reset promiscuous, as QEMU's virtio-net does (virtio_net_reset: promisc
+  // on, the other modes off, MAC table and VLAN filter empty): a driver without CTRL_RX
+  // cannot ask for anything else, and one with it sets its mode when the interface comes
+  // up (Linux: virtnet_set_rx_mode sends PROMISC, ALLMULTI and the MAC table at open).
+  // filter.mac is the address of MAC_ADDR_SET (mac_set); filter.vlan_filter is left to
+  // the device, which knows whether CTRL_VLAN was negotiated.
+  ReceiveFilter filter;
   bool mac_set = false;
-  // VIRTIO_NET_CTRL_VLAN_ADD/DEL: VLAN ids the driver wants.
-  std::bitset<4096> vlans;
   // VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET.
   uint16_t queue_pairs = 1;
   // VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: the GUEST_* feature bits the driver keeps on.

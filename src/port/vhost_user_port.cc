@@ -730,19 +730,11 @@ void VhostUserPort::rx_filter(ReceiveFilter* out) const {
   *out = ReceiveFilter{};  // stopped, or no control queue: the device default (promiscuous)
   if (!started_ || !ctrl_enabled_) return;
   const NetControlState& s = control_.state();
-  out->promisc = s.promisc;
-  out->allmulti = s.allmulti;
-  out->alluni = s.alluni;
-  out->nomulti = s.nomulti;
-  out->nouni = s.nouni;
-  out->nobcast = s.nobcast;
-  out->mac = s.mac_set ? s.mac : config_.mac;
-  out->unicast = s.unicast;
-  out->multicast = s.multicast;
+  *out = s.filter;
+  if (!s.mac_set) out->mac = config_.mac;
   // With CTRL_VLAN the filter starts empty (tagged frames refused until VLAN_ADD); without
   // it every VLAN passes (QEMU's virtio_net_set_features).
   out->vlan_filter = has_feature(backend_.features(), VIRTIO_NET_F_CTRL_VLAN);
-  out->vlans = s.vlans;
 }
 
 uint16_t VhostUserPort::rx_burst(uint16_t queue, Packet** pkts, uint16_t max) {

@@ -22,8 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += len;
   }
   const auto& s = control.state();
-  if (s.unicast.size() > ferry::port::NetControl::kMaxMacEntries ||
-      s.multicast.size() > ferry::port::NetControl::kMaxMacEntries || s.rejected > s.commands) {
+  if (s.filter.unicast.size() > ferry::port::NetControl::kMaxMacEntries ||
+      s.filter.multicast.size() > ferry::port::NetControl::kMaxMacEntries ||
+      s.rejected > s.commands) {
     __builtin_trap();
   }
   return 0;

@@ -26,11 +26,11 @@ uint8_t run(NetControl& c, std::vector<uint8_t> cmd) {
 TEST(NetControlTest, RxModes) {
   NetControl c(kAll, 4);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 1}), VIRTIO_NET_OK);
-  EXPECT_TRUE(c.state().promisc);
+  EXPECT_TRUE(c.state().filter.promisc);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, 1}), VIRTIO_NET_OK);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 0}), VIRTIO_NET_OK);
-  EXPECT_FALSE(c.state().promisc);
-  EXPECT_TRUE(c.state().allmulti);
+  EXPECT_FALSE(c.state().filter.promisc);
+  EXPECT_TRUE(c.state().filter.allmulti);
   // Bad value, missing value, extra modes without CTRL_RX_EXTRA.
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 2}), VIRTIO_NET_ERR);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC}), VIRTIO_NET_ERR);
@@ -39,7 +39,7 @@ TEST(NetControlTest, RxModes) {
   EXPECT_EQ(c.state().rejected, 3u);
   NetControl extra(kAll | feature_bit(VIRTIO_NET_F_CTRL_RX_EXTRA), 1);
   EXPECT_EQ(run(extra, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOBCAST, 1}), VIRTIO_NET_OK);
-  EXPECT_TRUE(extra.state().nobcast);
+  EXPECT_TRUE(extra.state().filter.nobcast);
 }
 
 TEST(NetControlTest, MacTableAndAddress) {
@@ -73,9 +73,9 @@ TEST(NetControlTest, MacTableAndAddress) {
                               0,
                               1};
   EXPECT_EQ(run(c, cmd), VIRTIO_NET_OK);
-  ASSERT_EQ(c.state().unicast.size(), 1u);
-  ASSERT_EQ(c.state().multicast.size(), 2u);
-  EXPECT_EQ(c.state().multicast[1][0], 0x33);
+  ASSERT_EQ(c.state().filter.unicast.size(), 1u);
+  ASSERT_EQ(c.state().filter.multicast.size(), 2u);
+  EXPECT_EQ(c.state().filter.multicast[1][0], 0x33);
   // Entries that run past the command, trailing bytes, a missing second list.
   std::vector<uint8_t> bad = cmd;
   bad[2] = 9;
@@ -85,11 +85,11 @@ TEST(NetControlTest, MacTableAndAddress) {
   EXPECT_EQ(run(c, bad), VIRTIO_NET_ERR);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, 0, 0, 0, 0}),
             VIRTIO_NET_ERR);
-  EXPECT_EQ(c.state().unicast.size(), 1u);  // unchanged by refused commands
+  EXPECT_EQ(c.state().filter.unicast.size(), 1u);  // unchanged by refused commands
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, 2, 0, 0, 0, 0, 7}),
             VIRTIO_NET_OK);
   EXPECT_TRUE(c.state().mac_set);
-  EXPECT_EQ(c.state().mac[5], 7);
+  EXPECT_EQ(c.state().filter.mac[5], 7);
   NetControl no_addr(feature_bit(VIRTIO_NET_F_CTRL_VQ), 1);
   EXPECT_EQ(run(no_addr, {VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, 2, 0, 0, 0, 0, 7}),
             VIRTIO_NET_ERR);
@@ -98,9 +98,9 @@ TEST(NetControlTest, MacTableAndAddress) {
 TEST(NetControlTest, VlanMqOffloadsAnnounce) {
   NetControl c(kAll, 4);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, 0x64, 0}), VIRTIO_NET_OK);
-  EXPECT_TRUE(c.state().vlans[100]);
+  EXPECT_TRUE(c.state().filter.vlans[100]);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_DEL, 0x64, 0}), VIRTIO_NET_OK);
-  EXPECT_FALSE(c.state().vlans[100]);
+  EXPECT_FALSE(c.state().filter.vlans[100]);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, 0xff, 0xff}), VIRTIO_NET_ERR);
 
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 3, 0}), VIRTIO_NET_OK);
@@ -128,7 +128,7 @@ TEST(NetControlTest, VlanMqOffloadsAnnounce) {
 
 TEST(NetControlTest, StartsPromiscuousAndCountsFilterChanges) {
   NetControl c(kAll, 1);
-  EXPECT_TRUE(c.state().promisc);  // a device out of reset, as QEMU's virtio-net
+  EXPECT_TRUE(c.state().filter.promisc);  // a device out of reset, as QEMU's virtio-net
   EXPECT_EQ(c.state().filter_changes, 0u);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 0}), VIRTIO_NET_OK);
   EXPECT_EQ(run(c, {VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, 0, 0, 0, 0, 0, 0, 0, 0}),

@@ -560,8 +560,8 @@ TEST_F(VhostUserPortTest, ControlQueueCommandsAreAnsweredAndRecorded) {
   EXPECT_EQ(command({VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 1}), VIRTIO_NET_OK);
   EXPECT_EQ(command({VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, 5, 0}), VIRTIO_NET_OK);
   EXPECT_EQ(command({VIRTIO_NET_CTRL_NOTF_COAL, 0, 0, 0, 0, 0}), VIRTIO_NET_ERR);
-  EXPECT_TRUE(port_->control_state().promisc);
-  EXPECT_TRUE(port_->control_state().vlans[5]);
+  EXPECT_TRUE(port_->control_state().filter.promisc);
+  EXPECT_TRUE(port_->control_state().filter.vlans[5]);
   EXPECT_EQ(port_->control_state().commands, 3u);
   EXPECT_EQ(port_->control_state().unknown, 1u);
 }
