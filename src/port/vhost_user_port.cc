@@ -230,6 +230,10 @@ void VhostUserPort::on_device_started() {
   mergeable_ = has_feature(f, VIRTIO_NET_F_MRG_RXBUF);
   version_1_ = has_feature(f, VIRTIO_F_VERSION_1);
   hdr_len_ = static_cast<uint32_t>(virtio::net_header_size(f));
+  tx_header_used_ =
+      (f & (feature_bit(VIRTIO_NET_F_CSUM) | feature_bit(VIRTIO_NET_F_HOST_TSO4) |
+            feature_bit(VIRTIO_NET_F_HOST_TSO6) | feature_bit(VIRTIO_NET_F_HOST_ECN) |
+            feature_bit(VIRTIO_NET_F_HOST_UFO) | feature_bit(VIRTIO_NET_F_HOST_USO))) != 0;
   ctrl_enabled_ = has_feature(f, VIRTIO_NET_F_CTRL_VQ);
   // Spec 5.1.2: the control queue follows the last data queue when MQ is negotiated,
   // else it is queue 2.
@@ -487,23 +491,28 @@ Packet* VhostUserPort::copy_frame(const DescChain& c, uint32_t offset, uint32_t 
   return head;
 }
 
+bool VhostUserPort::apply_tx_header(const DescChain& c, uint32_t frame_len, Packet* p) const {
+  virtio_net_hdr_v1 h{};
+  if (hdr_len_ == sizeof(h) && c.buffers[0].len >= sizeof(h)) {
+    std::memcpy(&h, c.buffers[0].addr, sizeof(h));
+  } else {
+    virtio::copy_from_chain(c, 0, &h, hdr_len_);
+  }
+  return virtio::header_to_packet(h, frame_len, p) == virtio::NetHdrError::kNone;
+}
+
 template <typename Queue>
 uint16_t VhostUserPort::receive(Queue& q, Ring& r, uint32_t index, QueueStats& s, Packet** pkts,
                                 uint16_t max) {
   if (max > kMaxBurst) max = kMaxBurst;
   DescChain* chains = chains_.data();
-  uint16_t n = q.pop_burst(chains, max);
+  // The frames were just written by the driver on another core: their lines are loaded
+  // as the chains are popped, so the misses overlap instead of stalling each copy in turn.
+  const bool header_used = tx_header_used_;
+  uint16_t n = q.pop_burst_prefetch(chains, max, header_used ? 0 : hdr_len_);
   if (n == 0) {
     check_broken(q, r, index);
     return 0;
-  }
-  // The frames were just written by the driver on another core: start pulling their
-  // first lines in now so the misses overlap instead of stalling each copy in turn.
-  for (uint16_t i = 0; i < n; i++) {
-    if (chains[i].count > 0) {
-      __builtin_prefetch(chains[i].buffers[0].addr);
-      __builtin_prefetch(chains[i].buffers[0].addr + 64);
-    }
   }
   DirectionStats& d = s.rx;
   uint16_t out = 0;
@@ -516,16 +525,10 @@ uint16_t VhostUserPort::receive(Queue& q, Ring& r, uint32_t index, QueueStats& s
       d.drop(DropReason::kTooBig);
     } else {
       uint32_t frame_len = static_cast<uint32_t>(c.readable_len - hdr_len_);
-      virtio_net_hdr_v1 h{};
-      if (hdr_len_ == sizeof(h) && c.buffers[0].len >= sizeof(h)) {
-        std::memcpy(&h, c.buffers[0].addr, sizeof(h));
-      } else {
-        virtio::copy_from_chain(c, 0, &h, hdr_len_);
-      }
       Packet* p = copy_frame(c, hdr_len_, frame_len);
       if (p == nullptr) {
         d.drop(DropReason::kNoPoolBuffers);
-      } else if (virtio::header_to_packet(h, frame_len, p) != virtio::NetHdrError::kNone) {
+      } else if (header_used && !apply_tx_header(c, frame_len, p)) {
         free_packet(p);
         d.drop(DropReason::kBadHeader);
       } else {

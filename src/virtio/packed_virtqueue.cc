@@ -171,6 +171,17 @@ uint16_t PackedVirtqueue::pop_burst(DescChain* chains, uint16_t max) {
   return n;
 }
 
+uint16_t PackedVirtqueue::pop_burst_prefetch(DescChain* chains, uint16_t max,
+                                             uint32_t data_offset) {
+  prefetch_avail(max);
+  uint16_t n = 0;
+  while (n < max && pop(&chains[n]) == PopStatus::kOk) {
+    prefetch_readable(chains[n], data_offset);
+    n++;
+  }
+  return n;
+}
+
 bool PackedVirtqueue::has_available() {
   if (broken()) return false;
   uint16_t flags = load16_acquire(desc_ + uint64_t{last_avail_idx_} * 16 + kDescFlags);

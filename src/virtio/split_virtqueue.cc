@@ -224,6 +224,15 @@ uint16_t SplitVirtqueue::pop_burst(DescChain* chains, uint16_t max) {
   return n;
 }
 
+uint16_t SplitVirtqueue::pop_burst_prefetch(DescChain* chains, uint16_t max, uint32_t data_offset) {
+  uint16_t n = 0;
+  while (n < max && pop(&chains[n]) == PopStatus::kOk) {
+    prefetch_readable(chains[n], data_offset);
+    n++;
+  }
+  return n;
+}
+
 bool SplitVirtqueue::has_available() {
   if (broken()) return false;
   if (FERRY_UNLIKELY(resubmit_pos_ < resubmit_.size())) return true;

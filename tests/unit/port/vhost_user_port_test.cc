@@ -265,6 +265,32 @@ TEST_F(VhostUserPortTest, GuestFrameBecomesPacketWithOffloadState) {
   EXPECT_FALSE(port_->link_up());
 }
 
+TEST_F(VhostUserPortTest, HeaderIsIgnoredForDriverWithoutTxOffloads) {
+  // Without CSUM or a HOST_* GSO feature the driver has nothing to say in its headers
+  // (spec 5.1.6.2): whatever they hold, the frame arrives plain.
+  start(kBase | feature_bit(VIRTIO_NET_F_GUEST_CSUM) | feature_bit(VIRTIO_NET_F_GUEST_TSO4));
+  std::vector<uint8_t> frame(60, 0xab);
+  virtio_net_hdr_v1 h{};
+  h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h.csum_start = 100;  // past the end: refused if the header counted
+  h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+  guest_send(h, frame, 0x80000);
+  Packet* pkts[8];
+  ASSERT_EQ(port_->rx_burst(0, pkts, 8), 1);
+  EXPECT_EQ(packet_to_bytes(*pkts[0]), frame);
+  EXPECT_EQ(pkts[0]->csum_state(), CsumState::kNone);
+  EXPECT_EQ(pkts[0]->gso_type(), kGsoNone);
+  free_packets(pkts, 1);
+  EXPECT_EQ(port_->stats().rx.drops[static_cast<unsigned>(DropReason::kBadHeader)], 0u);
+
+  // The same header from a driver that negotiated CSUM is refused and counted.
+  start(kBase | feature_bit(VIRTIO_NET_F_CSUM));
+  guest_send(h, frame, 0x80000);
+  EXPECT_EQ(port_->rx_burst(0, pkts, 8), 0);
+  EXPECT_EQ(port_->stats().rx.drops[static_cast<unsigned>(DropReason::kBadHeader)], 1u);
+  EXPECT_EQ(pool_->available(), pool_->capacity());
+}
+
 TEST_F(VhostUserPortTest, PacketSpreadsOverMergeableBuffersWithOneInterrupt) {
   start(kBase);
   post_rx_buffers(4, 64, 0x80000);
