@@ -177,7 +177,10 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "ferry-patch: running\n");
 
-  Packet* pkts[64];
+  // 32 frames a burst, as testpmd forwards: larger bursts hold a ring's completions
+  // back longer from a driver that is polling for them on the other core.
+  constexpr uint16_t kBurst = 32;
+  Packet* pkts[kBurst];
   uint32_t idle = 0;
   uint32_t iter = 0;
   while (!g_stop) {
@@ -193,7 +196,7 @@ int main(int argc, char** argv) {
         port::VhostUserPort& to = *ports[i + 1 - dir];
         uint16_t nq = from.max_queues();
         for (uint16_t q = 0; q < nq; q++) {
-          uint16_t n = from.rx_burst(q, pkts, 64);
+          uint16_t n = from.rx_burst(q, pkts, kBurst);
           if (n == 0) continue;
           uint16_t out_q = q < to.num_queues() ? q : 0;
           to.tx_burst(out_q, pkts, n);
