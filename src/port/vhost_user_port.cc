@@ -509,7 +509,7 @@ uint16_t VhostUserPort::receive(Queue& q, Ring& r, uint32_t index, QueueStats& s
   // The frames were just written by the driver on another core: their lines are loaded
   // as the chains are popped, so the misses overlap instead of stalling each copy in turn.
   const bool header_used = tx_header_used_;
-  uint16_t n = q.pop_burst_prefetch(chains, max, header_used ? 0 : hdr_len_);
+  uint16_t n = q.pop_burst(chains, max, header_used ? 0 : hdr_len_);
   if (n == 0) {
     check_broken(q, r, index);
     return 0;

@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/compiler.h"
+
 namespace ferry::virtio {
 
 struct VirtqBuffer {
@@ -45,19 +47,19 @@ struct DescChain {
   }
 };
 
-// Copies up to len bytes starting `offset` bytes into the chain's readable pieces to dst;
-// returns the bytes copied (less than len if the chain is shorter). Used for headers that
-// a driver may spread over several descriptors (DPDK CVE-2022-2132).
 // Starts loading the first readable bytes of chain from offset on (up to two lines): the
 // first piece only, which is where a frame starts with every driver we know.
 inline void prefetch_readable(const DescChain& chain, uint32_t offset) {
   const VirtqBuffer& b = chain.buffers[0];
   if (chain.count == 0 || chain.first_writable == 0 || b.len <= offset) return;
-  uint32_t span = b.len - offset < 128 ? b.len - offset : 128;
+  uint32_t span = b.len - offset < 2 * kCacheLineSize ? b.len - offset : 2 * kCacheLineSize;
   __builtin_prefetch(b.addr + offset);
   __builtin_prefetch(b.addr + offset + span - 1);
 }
 
+// Copies up to len bytes starting `offset` bytes into the chain's readable pieces to dst;
+// returns the bytes copied (less than len if the chain is shorter). Used for headers that
+// a driver may spread over several descriptors (DPDK CVE-2022-2132).
 size_t copy_from_chain(const DescChain& chain, uint64_t offset, void* dst, size_t len);
 
 // Copies len bytes into the chain's writable pieces starting `offset` bytes into them;

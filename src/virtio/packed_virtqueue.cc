@@ -163,16 +163,7 @@ void PackedVirtqueue::prefetch_avail(uint16_t n) const {
   }
 }
 
-uint16_t PackedVirtqueue::pop_burst(DescChain* chains, uint16_t max) {
-  prefetch_avail(max);
-  uint16_t n = 0;
-  while (n < max && pop(&chains[n]) == PopStatus::kOk)
-    n++;
-  return n;
-}
-
-uint16_t PackedVirtqueue::pop_burst_prefetch(DescChain* chains, uint16_t max,
-                                             uint32_t data_offset) {
+uint16_t PackedVirtqueue::pop_burst(DescChain* chains, uint16_t max, uint32_t data_offset) {
   prefetch_avail(max);
   uint16_t n = 0;
   while (n < max && pop(&chains[n]) == PopStatus::kOk) {

@@ -85,11 +85,9 @@ class PackedVirtqueue {
 
   // --- available side --------------------------------------------------------------------
   PopStatus pop(DescChain* chain);
-  uint16_t pop_burst(DescChain* chains, uint16_t max);
-  // pop_burst that also starts loading the readable data of each chain, from
-  // data_offset on, as soon as the chain is popped: those lines were written on the
-  // driver's core, and their misses then overlap the walks of the chains after it.
-  uint16_t pop_burst_prefetch(DescChain* chains, uint16_t max, uint32_t data_offset);
+  // As SplitVirtqueue::pop_burst: each chain's readable data, from data_offset on,
+  // starts loading as soon as the chain is popped.
+  uint16_t pop_burst(DescChain* chains, uint16_t max, uint32_t data_offset = 0);
   // Starts loading the lines of the next n descriptors, which the driver wrote on its own
   // core, so that popping them does not stall on each line in turn.
   void prefetch_avail(uint16_t n) const;

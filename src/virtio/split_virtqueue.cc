@@ -217,14 +217,7 @@ PopStatus SplitVirtqueue::pop_slow(DescChain* chain) {
   return s;
 }
 
-uint16_t SplitVirtqueue::pop_burst(DescChain* chains, uint16_t max) {
-  uint16_t n = 0;
-  while (n < max && pop(&chains[n]) == PopStatus::kOk)
-    n++;
-  return n;
-}
-
-uint16_t SplitVirtqueue::pop_burst_prefetch(DescChain* chains, uint16_t max, uint32_t data_offset) {
+uint16_t SplitVirtqueue::pop_burst(DescChain* chains, uint16_t max, uint32_t data_offset) {
   uint16_t n = 0;
   while (n < max && pop(&chains[n]) == PopStatus::kOk) {
     prefetch_readable(chains[n], data_offset);

@@ -86,11 +86,10 @@ class SplitVirtqueue {
   // --- available side --------------------------------------------------------------------
   PopStatus pop(DescChain* chain);
   // Pops up to max chains; stops early on empty or broken. Returns the number popped.
-  uint16_t pop_burst(DescChain* chains, uint16_t max);
-  // pop_burst that also starts loading the readable data of each chain, from
-  // data_offset on, as soon as the chain is popped: those lines were written on the
-  // driver's core, and their misses then overlap the walks of the chains after it.
-  uint16_t pop_burst_prefetch(DescChain* chains, uint16_t max, uint32_t data_offset);
+  // Each chain's readable data, from data_offset on, starts loading as soon as the chain
+  // is popped: those lines were written on the driver's core, and their misses then
+  // overlap the walks of the chains after it.
+  uint16_t pop_burst(DescChain* chains, uint16_t max, uint32_t data_offset = 0);
   // True if the driver made chains available that were not popped (re-reads avail->idx).
   bool has_available();
   uint16_t last_avail_idx() const { return last_avail_idx_; }  // VHOST_USER_GET_VRING_BASE
