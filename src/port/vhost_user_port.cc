@@ -579,11 +579,10 @@ VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, virtio::RxChainReserve<
   }
   RxWriter w(chains, written_.data());
   const virtio::VirtqBuffer& first = chains[0].buffers[chains[0].first_writable];
+  virtio_net_hdr_v1 h;
+  virtio::packet_to_header(*p, g.count, &h);
   if (hdr_len_ == sizeof(virtio_net_hdr_v1) && first.len >= hdr_len_) {
-    // Straight into the guest's buffer: a header assembled on the stack and copied out
-    // would be read back before its stores retire, stalling on the stores still waiting
-    // for guest cache lines.
-    virtio::packet_to_header(*p, g.count, reinterpret_cast<virtio_net_hdr_v1*>(first.addr));
+    virtio::store_header(h, reinterpret_cast<virtio_net_hdr_v1*>(first.addr));
     if (g.count == 1 && p->next() == nullptr && first.len - hdr_len_ >= len) {
       // The common case: one segment into one buffer.
       std::memcpy(first.addr + hdr_len_, p->data(), len);
@@ -594,8 +593,6 @@ VhostUserPort::Delivery VhostUserPort::deliver(Queue& q, virtio::RxChainReserve<
     }
     w.skip(hdr_len_);
   } else {
-    virtio_net_hdr_v1 h;
-    virtio::packet_to_header(*p, g.count, &h);
     w.write(reinterpret_cast<const uint8_t*>(&h), hdr_len_);
   }
   for (const Packet* seg = p; seg != nullptr && len > 0; seg = seg->next()) {
@@ -619,7 +616,7 @@ uint16_t VhostUserPort::transmit(Queue& q, Ring& r, uint32_t index, QueueStats& 
   bool published = false;
   bool stop = false;
   virtio::RxChainReserve<Queue> reserve(q, chains_.data());
-  reserve.fill(n);
+  reserve.fill(n, hdr_len_);
   uint16_t i = 0;
   for (; i < n && !stop; i++) {
     Packet* p = pkts[i];

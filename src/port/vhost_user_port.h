@@ -22,9 +22,10 @@
 // starts loading each frame as soon as its chain is popped, and transmit pops one rx chain per
 // packet up front (virtio::RxChainReserve) and prefetches them for writing, so the misses
 // of a burst overlap. Headers are read and written in place when the first buffer holds
-// them, as it does with every driver we know. A driver that negotiated no offload for its
-// transmissions has nothing to say in them, so then receive reads only the frame: for a
-// small frame that is one line of guest memory instead of two.
+// them, as it does with every driver we know, and only the header fields that changed are
+// written: a driver whose header has a line of its own then keeps it. A driver that negotiated no
+// offload for its transmissions has nothing to say in them, so then receive reads only the frame:
+// for a small frame that is one line of guest memory instead of two.
 //
 // Every burst ends with one used-index publication and at most one interrupt (call
 // eventfd, decided by the ring's NotifyPolicy: EVENT_IDX or flags). The port polls:

@@ -96,8 +96,9 @@ class RxChainReserve {
   RxChainReserve(const RxChainReserve&) = delete;
   RxChainReserve& operator=(const RxChainReserve&) = delete;
 
-  // Pops up to n chains ahead (fewer if the ring has fewer) and prefetches them.
-  void fill(uint16_t n) {
+  // Pops up to n chains ahead (fewer if the ring has fewer) and prefetches them. Frames
+  // start header_len bytes into each chain, after the virtio-net header.
+  void fill(uint16_t n, uint32_t header_len = 0) {
     release();
     if (n > kCapacity) n = kCapacity;
     if constexpr (requires { q_.prefetch_avail(n); }) q_.prefetch_avail(n);
@@ -105,12 +106,7 @@ class RxChainReserve {
       positions_[count_] = q_.avail_position();
       if (q_.pop(&chains_[count_]) != PopStatus::kOk) break;
       const DescChain& c = chains_[count_];
-      if (c.first_writable < c.count) {
-        // Two lines: a header and a small frame straddle a line border in most buffers.
-        const VirtqBuffer& b = c.buffers[c.first_writable];
-        prefetch_for_write(b.addr, prefetchw_);
-        if (b.len > kCacheLineSize) prefetch_for_write(b.addr + kCacheLineSize, prefetchw_);
-      }
+      if (c.first_writable < c.count) prefetch_buffer(c.buffers[c.first_writable], header_len);
       count_++;
     }
   }
@@ -144,6 +140,22 @@ class RxChainReserve {
   }
 
  private:
+  // The frame's first line, and the next one if the frame does not start a line (a header
+  // and a small frame straddle a line border in most Linux buffers), are prefetched for
+  // writing. A header on a line of its own is prefetched for reading only: store_header()
+  // leaves a header that repeats untouched, so the driver (DPDK virtio-user keeps it at the
+  // end of the mbuf headroom) keeps that line in its cache.
+  void prefetch_buffer(const VirtqBuffer& b, uint32_t header_len) {
+    uint32_t skip = header_len < b.len ? header_len : 0;
+    uint8_t* frame = b.addr + skip;
+    uint32_t in_line = reinterpret_cast<uintptr_t>(frame) % kCacheLineSize;
+    if (in_line < skip) __builtin_prefetch(b.addr);  // the header starts on an earlier line
+    prefetch_for_write(frame, prefetchw_);
+    if (in_line != 0 && b.len - skip > kCacheLineSize - in_line) {
+      prefetch_for_write(frame - in_line + kCacheLineSize, prefetchw_);
+    }
+  }
+
   Queue& q_;
   DescChain* chains_;
   Position positions_[kCapacity];  // where each reserved chain was popped from

@@ -70,6 +70,22 @@ NetHdrError hash_header_to_packet(const virtio_net_hdr_v1_hash& h, uint32_t fram
 // Device -> driver (rx). Fills h from p's offload state; num_buffers for MRG_RXBUF.
 // h may point into guest memory: it is only written.
 NetHdrError packet_to_header(const Packet& p, uint16_t num_buffers, virtio_net_hdr_v1* h);
+// Stores h into a driver's buffer field by field, skipping the fields that already hold
+// their value. Frame after frame the header repeats, and a driver that keeps it on a line
+// of its own (DPDK virtio-user: the end of the mbuf headroom) then keeps that line in its
+// cache instead of taking it back from the device's core for every frame.
+inline void store_header(const virtio_net_hdr_v1& h, virtio_net_hdr_v1* guest) {
+  auto assign = [](auto& field, auto value) {
+    if (field != value) field = value;
+  };
+  assign(guest->flags, h.flags);
+  assign(guest->gso_type, h.gso_type);
+  assign(guest->hdr_len, h.hdr_len);
+  assign(guest->gso_size, h.gso_size);
+  assign(guest->csum_start, h.csum_start);
+  assign(guest->csum_offset, h.csum_offset);
+  assign(guest->num_buffers, h.num_buffers);
+}
 // Can p's offload state be expressed in a header (kGsoNotRepresentable otherwise)?
 NetHdrError check_header_representable(const Packet& p);
 // With the hash: hash_report is the VIRTIO_NET_HASH_REPORT_* type of p's rss_hash() (sent

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include <gtest/gtest.h>
 
 #include "test_memory.h"
@@ -215,6 +217,30 @@ TEST(NetHeader, HeaderSpreadOverDescriptors) {
   EXPECT_EQ(std::memcmp(&got, &h, sizeof(h)), 0);
   ASSERT_EQ(q.pop(&chain), PopStatus::kOk);
   EXPECT_EQ(read_net_header(chain, &got, sizeof(got)), NetHdrError::kHeaderTruncated);
+}
+
+TEST(NetHeader, StoreHeaderWritesOnlyChangedFields) {
+  // The driver's header sits on a page made read-only once it holds the values: storing
+  // the same header again must not write (it would fault), a different one must.
+  long page = sysconf(_SC_PAGESIZE);
+  void* mem = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  auto* guest = static_cast<virtio_net_hdr_v1*>(mem);
+  std::memset(guest, 0xee, sizeof(*guest));
+  PacketBuf b;
+  b.p.set_csum_partial(34, 16);
+  virtio_net_hdr_v1 h;
+  ASSERT_EQ(packet_to_header(b.p, 1, &h), NetHdrError::kNone);
+  store_header(h, guest);
+  EXPECT_EQ(std::memcmp(guest, &h, sizeof(h)), 0);
+  ASSERT_EQ(mprotect(mem, page, PROT_READ), 0);
+  store_header(h, guest);  // the same values: no store
+  ASSERT_EQ(mprotect(mem, page, PROT_READ | PROT_WRITE), 0);
+  virtio_net_hdr_v1 other = h;
+  other.num_buffers = htole16(3);
+  store_header(other, guest);
+  EXPECT_EQ(std::memcmp(guest, &other, sizeof(other)), 0);
+  munmap(mem, page);
 }
 
 }  // namespace
