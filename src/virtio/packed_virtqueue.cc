@@ -137,12 +137,29 @@ QueueError PackedVirtqueue::walk(DescChain* chain, uint32_t* where, uint16_t* po
 
 PopStatus PackedVirtqueue::pop(DescChain* chain) {
   if (FERRY_UNLIKELY(broken())) return PopStatus::kBroken;
-  uint16_t head_flags = load16_acquire(desc_ + uint64_t{last_avail_idx_} * 16 + kDescFlags);
+  const uint8_t* head = desc_ + uint64_t{last_avail_idx_} * sizeof(RawDesc);
+  uint16_t head_flags = load16_acquire(head + kDescFlags);
   if (!is_avail(head_flags, avail_wrap_)) return PopStatus::kEmpty;
   uint16_t pos = last_avail_idx_;
   bool wrap = avail_wrap_;
   uint32_t where = pos;
-  QueueError err = walk(chain, &where, &pos, &wrap);
+  QueueError err;
+  if (FERRY_LIKELY((head_flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) == 0 &&
+                   inflight_descs_ < size_)) {
+    // A chain of one descriptor (DPDK's frames, Linux's receive buffers): walk()'s checks
+    // for one buffer, without its loop. The flags checked are the flags used.
+    RawDesc d = load_desc(head);
+    ChainBuilder builder(*mem_, chain);
+    err = builder.add(d.addr, d.len, (head_flags & VRING_DESC_F_WRITE) != 0);
+    chain->id = d.a;
+    chain->desc_count = 1;
+    if (++pos == size_) {
+      pos = 0;
+      wrap = !wrap;
+    }
+  } else {
+    err = walk(chain, &where, &pos, &wrap);
+  }
   if (FERRY_UNLIKELY(err != QueueError::kNone)) {
     set_broken(err, where);
     return PopStatus::kBroken;

@@ -57,9 +57,15 @@ struct PackedRig {
     cfg.in_order_batching = o.in_order;
     dev = std::make_unique<PackedVirtqueue>(&m.mem, cfg);
   }
-  void expect_broken(QueueError reason) {
+  // Through pop(), or through pop_burst() and its path for one-descriptor chains.
+  void expect_broken(QueueError reason, bool burst = false) {
     DescChain c;
-    EXPECT_EQ(dev->pop(&c), PopStatus::kBroken);
+    if (burst) {
+      EXPECT_EQ(dev->pop_burst(&c, 1), 0);
+      EXPECT_TRUE(dev->broken());
+    } else {
+      EXPECT_EQ(dev->pop(&c), PopStatus::kBroken);
+    }
     EXPECT_EQ(dev->broken_reason(), reason) << dev->broken_detail();
     EXPECT_EQ(dev->errors()[reason], 1u);
     EXPECT_EQ(dev->pop(&c), PopStatus::kBroken);
@@ -474,15 +480,17 @@ TEST(PackedVirtqueueHostile, IndirectNestedAndOutside) {
 }
 
 TEST(PackedVirtqueueHostile, ZeroLengthAndOutsideMemory) {
-  {
-    PackedRig r;
-    r.drv->write_avail_desc(0, kData, 0, 0, 0, true);
-    r.expect_broken(QueueError::kZeroLength);
-  }
-  {
-    PackedRig r;
-    r.drv->write_avail_desc(0, TestMemory::kEnd - 8, 64, 0, 0, true);
-    r.expect_broken(QueueError::kBufferOutOfMemory);
+  for (bool burst : {false, true}) {
+    {
+      PackedRig r;
+      r.drv->write_avail_desc(0, kData, 0, 0, 0, true);
+      r.expect_broken(QueueError::kZeroLength, burst);
+    }
+    {
+      PackedRig r;
+      r.drv->write_avail_desc(0, TestMemory::kEnd - 8, 64, 0, 0, true);
+      r.expect_broken(QueueError::kBufferOutOfMemory, burst);
+    }
   }
 }
 
@@ -512,6 +520,17 @@ TEST(PackedVirtqueueHostile, MoreAvailableThanRingHolds) {
   for (uint16_t i = 7; i >= 4; i--)
     r.drv->write_avail_desc(i, kData, 8, 0, kNext, true);
   r.expect_broken(QueueError::kAvailIdxJump);
+}
+
+// Every slot is held by the device, yet the driver marks one available again.
+TEST(PackedVirtqueueHostile, SingleDescriptorWhileRingIsHeld) {
+  PackedRig r({.size = 4});
+  for (uint16_t i = 4; i > 0; i--)
+    r.drv->write_avail_desc(i - 1, kData, 8, i, 0, true);
+  DescChain c[4];
+  ASSERT_EQ(r.dev->pop_burst(c, 4), 4);
+  r.drv->write_avail_desc(0, kData, 8, 1, 0, false);  // the next lap's wrap counter
+  r.expect_broken(QueueError::kAvailIdxJump, true);
 }
 
 // The driver re-offers slots before the device published their completions; the device
