@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "virtio/guest_memory.h"
+
 namespace ferry::virtio {
 
 namespace {
@@ -36,6 +38,15 @@ size_t copy_from_chain(const DescChain& chain, uint64_t offset, void* dst, size_
 size_t copy_to_chain(const DescChain& chain, uint64_t offset, const void* src, size_t len) {
   return copy_pieces(chain, chain.first_writable, chain.count, offset, nullptr,
                      static_cast<const uint8_t*>(src), len);
+}
+
+void log_written(GuestMemory& mem, const DescChain& chain, uint32_t written) {
+  uint64_t left = written;
+  for (uint16_t i = chain.first_writable; i < chain.count && left != 0; i++) {
+    uint64_t n = chain.buffers[i].len < left ? chain.buffers[i].len : left;
+    mem.mark_dirty(chain.buffers[i].gpa, n);
+    left -= n;
+  }
 }
 
 }  // namespace ferry::virtio

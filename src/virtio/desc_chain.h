@@ -21,6 +21,8 @@
 
 namespace ferry::virtio {
 
+class GuestMemory;
+
 struct VirtqBuffer {
   uint8_t* addr;  // host address, inside one GuestMemory region
   uint64_t gpa;   // guest-physical address (dirty logging)
@@ -65,5 +67,9 @@ size_t copy_from_chain(const DescChain& chain, uint64_t offset, void* dst, size_
 // Copies len bytes into the chain's writable pieces starting `offset` bytes into them;
 // returns the bytes copied. The caller reports them in add_used() (which logs them dirty).
 size_t copy_to_chain(const DescChain& chain, uint64_t offset, const void* src, size_t len);
+
+// Marks the first `written` bytes of the chain's writable pieces dirty in mem's log
+// (live migration), as add_used() does when the log is on.
+void log_written(GuestMemory& mem, const DescChain& chain, uint32_t written);
 
 }  // namespace ferry::virtio

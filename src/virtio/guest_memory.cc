@@ -92,10 +92,6 @@ void GuestMemory::clear_dirty_log() {
   set_dirty_log(nullptr, 0);
 }
 
-bool GuestMemory::logging() const {
-  return log_ != nullptr;
-}
-
 void GuestMemory::mark_dirty(uint64_t gpa, uint64_t len) {
   if (log_ == nullptr || len == 0) return;
   uint64_t first = gpa >> kLogPageShift;

@@ -49,7 +49,7 @@ class GuestMemory {
   // Dirty log: a bitmap of 4 KiB guest pages, bit n for page n (vhost log layout).
   void set_dirty_log(uint8_t* bitmap, uint64_t size_bytes);
   void clear_dirty_log();
-  bool logging() const;
+  bool logging() const { return log_ != nullptr; }
   void mark_dirty(uint64_t gpa, uint64_t len);
 
  private:

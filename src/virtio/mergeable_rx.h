@@ -18,7 +18,7 @@
 // rewind_avail / set_broken).
 //
 // RxChainReserve does the same for a whole burst of frames: it pops one chain per frame
-// up front and prefetches each chain's first writable line, so the cache misses on the
+// up front and prefetches where each frame will go, so the cache misses on the
 // driver's buffers (last touched by the driver's core) overlap instead of stalling every
 // header write in turn. Frames take their chains from the reserve in ring order; what is
 // left at the end of the burst is given back with rewind_avail.

@@ -206,56 +206,6 @@ void PackedVirtqueue::rewind_avail(const PackedAvailPosition& pos) {
   inflight_descs_ = pos.inflight_descs;
 }
 
-uint16_t PackedVirtqueue::used_flags(bool wrap, uint32_t len) const {
-  uint16_t f = wrap ? (kAvailBit | kUsedBit) : 0;
-  if (len != 0) f |= VRING_DESC_F_WRITE;
-  return f;
-}
-
-void PackedVirtqueue::advance_used(uint16_t count) {
-  uint32_t next = uint32_t{used_idx_} + count;
-  if (next >= size_) {
-    next -= size_;
-    used_wrap_ = !used_wrap_;
-  }
-  used_idx_ = static_cast<uint16_t>(next);
-}
-
-void PackedVirtqueue::add_used(uint16_t id, uint32_t len, uint16_t desc_count) {
-  if (FERRY_UNLIKELY(broken() || inflight_ == 0 || desc_count == 0 ||
-                     desc_count > inflight_descs_)) {
-    return;
-  }
-  inflight_--;
-  inflight_descs_ -= desc_count;
-  if (in_order_batching_ && shadow_count_ != 0) {
-    // One used descriptor, at the batch's first position, names the last buffer.
-    shadow_[0].id = id;
-    shadow_[0].len = len;
-    shadow_[0].flags = used_flags((shadow_[0].flags & kUsedBit) != 0, len);
-    batch_frames_++;
-  } else {
-    // More completions than the ring holds since the last flush (the driver re-offered
-    // slots early): publish what is there rather than overrun the shadow.
-    if (FERRY_UNLIKELY(shadow_count_ == shadow_.size())) flush();
-    shadow_[shadow_count_++] = UsedEntry{used_idx_, id, len, used_flags(used_wrap_, len)};
-    batch_frames_++;
-  }
-  advance_used(desc_count);
-}
-
-void PackedVirtqueue::add_used(const DescChain& chain, uint32_t written) {
-  if (FERRY_UNLIKELY(mem_->logging()) && written != 0) {
-    uint64_t left = written;
-    for (uint16_t i = chain.first_writable; i < chain.count && left != 0; i++) {
-      uint64_t n = chain.buffers[i].len < left ? chain.buffers[i].len : left;
-      mem_->mark_dirty(chain.buffers[i].gpa, n);
-      left -= n;
-    }
-  }
-  add_used(chain.id, written, chain.desc_count);
-}
-
 void PackedVirtqueue::flush() {
   if (FERRY_UNLIKELY(broken())) return;
   if (shadow_count_ != 0) {

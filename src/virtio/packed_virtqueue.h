@@ -31,6 +31,7 @@
 #include "virtio/notify_policy.h"
 #include "virtio/queue_error.h"
 #include "virtio/ring_types.h"
+#include "virtio/vring.h"
 
 namespace ferry::virtio {
 
@@ -100,7 +101,11 @@ class PackedVirtqueue {
   void rewind_avail(const PackedAvailPosition& pos);
 
   // --- used side -------------------------------------------------------------------------
-  void add_used(const DescChain& chain, uint32_t written);
+  // Inline: called once per chain on the fast path.
+  void add_used(const DescChain& chain, uint32_t written) {
+    if (FERRY_UNLIKELY(mem_->logging()) && written != 0) log_written(*mem_, chain, written);
+    add_used(chain.id, written, chain.desc_count);
+  }
   void add_used(uint16_t id, uint32_t len, uint16_t desc_count);
   void flush();
   bool needs_interrupt();
@@ -127,8 +132,21 @@ class PackedVirtqueue {
     uint16_t flags;
   };
   QueueError walk(DescChain* chain, uint32_t* where, uint16_t* pos, bool* wrap);
-  void advance_used(uint16_t count);
-  uint16_t used_flags(bool wrap, uint32_t len) const;
+  void advance_used(uint16_t count) {
+    uint32_t next = uint32_t{used_idx_} + count;
+    if (next >= size_) {
+      next -= size_;
+      used_wrap_ = !used_wrap_;
+    }
+    used_idx_ = static_cast<uint16_t>(next);
+  }
+  // AVAIL and USED both equal to the used wrap counter; WRITE when the device wrote data.
+  static uint16_t used_flags(bool wrap, uint32_t len) {
+    constexpr uint16_t kBoth = (1u << VRING_PACKED_DESC_F_AVAIL) | (1u << VRING_PACKED_DESC_F_USED);
+    uint16_t f = wrap ? kBoth : 0;
+    if (len != 0) f |= VRING_DESC_F_WRITE;
+    return f;
+  }
   void write_device_event();
 
   GuestMemory* mem_;
@@ -155,5 +173,28 @@ class PackedVirtqueue {
   NotifyPolicy policy_;
   char detail_[128] = "";
 };
+
+inline void PackedVirtqueue::add_used(uint16_t id, uint32_t len, uint16_t desc_count) {
+  if (FERRY_UNLIKELY(broken() || inflight_ == 0 || desc_count == 0 ||
+                     desc_count > inflight_descs_)) {
+    return;
+  }
+  inflight_--;
+  inflight_descs_ -= desc_count;
+  if (in_order_batching_ && shadow_count_ != 0) {
+    // One used descriptor, at the batch's first position, names the last buffer.
+    UsedEntry& first = shadow_[0];
+    first.id = id;
+    first.len = len;
+    first.flags = used_flags((first.flags & (1u << VRING_PACKED_DESC_F_USED)) != 0, len);
+  } else {
+    // More completions than the ring holds since the last flush (the driver re-offered
+    // slots early): publish what is there rather than overrun the shadow.
+    if (FERRY_UNLIKELY(shadow_count_ == shadow_.size())) flush();
+    shadow_[shadow_count_++] = UsedEntry{used_idx_, id, len, used_flags(used_wrap_, len)};
+  }
+  batch_frames_++;
+  advance_used(desc_count);
+}
 
 }  // namespace ferry::virtio

@@ -281,14 +281,7 @@ void SplitVirtqueue::add_used(uint16_t id, uint32_t len) {
 }
 
 void SplitVirtqueue::add_used(const DescChain& chain, uint32_t written) {
-  if (FERRY_UNLIKELY(mem_->logging()) && written != 0) {
-    uint64_t left = written;
-    for (uint16_t i = chain.first_writable; i < chain.count && left != 0; i++) {
-      uint64_t n = chain.buffers[i].len < left ? chain.buffers[i].len : left;
-      mem_->mark_dirty(chain.buffers[i].gpa, n);
-      left -= n;
-    }
-  }
+  if (FERRY_UNLIKELY(mem_->logging()) && written != 0) log_written(*mem_, chain, written);
   add_used(chain.id, written);
 }
 
