@@ -217,7 +217,29 @@ PopStatus SplitVirtqueue::pop_slow(DescChain* chain) {
   return s;
 }
 
+void SplitVirtqueue::prefetch_avail(uint16_t n) {
+  if (FERRY_UNLIKELY(slow_)) return;
+  uint16_t ready = static_cast<uint16_t>(avail_idx_shadow_ - last_avail_idx_);
+  if (ready < n) {
+    uint16_t idx = load16_acquire(avail_ + kRingIdx);
+    ready = static_cast<uint16_t>(idx - last_avail_idx_);
+    if (ready > size_) return;  // pop_avail() breaks the queue when it gets there
+    avail_idx_shadow_ = idx;
+  }
+  if (n > ready) n = ready;
+  uintptr_t last_line = 0;
+  for (uint16_t i = 0; i < n; i++) {
+    uint16_t slot = static_cast<uint16_t>(last_avail_idx_ + i) & mask_;
+    uint16_t head = load16(avail_ + kAvailRing + 2u * slot) & mask_;
+    uintptr_t line = reinterpret_cast<uintptr_t>(desc_ + uint64_t{head} * sizeof(RawDesc)) &
+                     ~uintptr_t{kCacheLineSize - 1};
+    if (line != last_line) __builtin_prefetch(reinterpret_cast<const void*>(line));
+    last_line = line;
+  }
+}
+
 uint16_t SplitVirtqueue::pop_burst(DescChain* chains, uint16_t max, uint32_t data_offset) {
+  prefetch_avail(max);
   uint16_t n = 0;
   while (n < max && pop(&chains[n]) == PopStatus::kOk) {
     prefetch_readable(chains[n], data_offset);

@@ -90,6 +90,10 @@ class SplitVirtqueue {
   // is popped: those lines were written on the driver's core, and their misses then
   // overlap the walks of the chains after it.
   uint16_t pop_burst(DescChain* chains, uint16_t max, uint32_t data_offset = 0);
+  // Starts loading the descriptors of the next n available chains, which the driver wrote
+  // on its own core, so that popping them does not stall on each line in turn. The heads
+  // read here are only hints (pop reads and checks them again).
+  void prefetch_avail(uint16_t n);
   // True if the driver made chains available that were not popped (re-reads avail->idx).
   bool has_available();
   uint16_t last_avail_idx() const { return last_avail_idx_; }  // VHOST_USER_GET_VRING_BASE

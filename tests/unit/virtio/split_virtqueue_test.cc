@@ -55,9 +55,15 @@ struct SplitRig {
     cfg.in_order_batching = o.in_order;
     dev = std::make_unique<SplitVirtqueue>(&m.mem, cfg);
   }
-  void expect_broken(QueueError reason) {
+  // burst: through pop_burst(), which reads the avail ring ahead of the pops.
+  void expect_broken(QueueError reason, bool burst = false) {
     DescChain c;
-    EXPECT_EQ(dev->pop(&c), PopStatus::kBroken);
+    if (burst) {
+      EXPECT_EQ(dev->pop_burst(&c, 1), 0);
+      EXPECT_TRUE(dev->broken());
+    } else {
+      EXPECT_EQ(dev->pop(&c), PopStatus::kBroken);
+    }
     EXPECT_EQ(dev->broken_reason(), reason) << dev->broken_detail();
     EXPECT_EQ(dev->errors()[reason], 1u);
     EXPECT_EQ(dev->pop(&c), PopStatus::kBroken);  // stays broken
@@ -534,10 +540,12 @@ void write_table(TestMemory& m, uint64_t gpa,
 }
 
 TEST(SplitVirtqueueHostile, HeadIndexOutOfRange) {
-  SplitRig r;
-  r.drv->push_head(16);
-  r.drv->publish();
-  r.expect_broken(QueueError::kDescIndexOutOfRange);
+  for (bool burst : {false, true}) {
+    SplitRig r;
+    r.drv->push_head(16);
+    r.drv->publish();
+    r.expect_broken(QueueError::kDescIndexOutOfRange, burst);
+  }
 }
 
 TEST(SplitVirtqueue, IndirectTableAcrossRegionBorder) {
@@ -691,9 +699,27 @@ TEST(SplitVirtqueueHostile, ReadableAfterWritable) {
 }
 
 TEST(SplitVirtqueueHostile, AvailIdxJump) {
-  SplitRig r({.size = 16, .start = 65530});
-  r.drv->set_avail_idx_raw(static_cast<uint16_t>(65530 + 17));
-  r.expect_broken(QueueError::kAvailIdxJump);
+  for (bool burst : {false, true}) {
+    SplitRig r({.size = 16, .start = 65530});
+    r.drv->set_avail_idx_raw(static_cast<uint16_t>(65530 + 17));
+    r.expect_broken(QueueError::kAvailIdxJump, burst);
+  }
+}
+
+// The index jumps while chains read before it are still unpopped: they are popped, then
+// the jump breaks the queue.
+TEST(SplitVirtqueueHostile, AvailIdxJumpBehindPendingChains) {
+  SplitRig r({.size = 16});
+  DriverBuffer b = {kData, 64, false};
+  for (int i = 0; i < 2; i++)
+    ASSERT_GE(r.drv->add_chain(&b, 1), 0);
+  r.drv->publish();
+  DescChain chains[4];
+  ASSERT_EQ(r.dev->pop_burst(chains, 1), 1);
+  r.drv->set_avail_idx_raw(static_cast<uint16_t>(2 + 17));
+  EXPECT_EQ(r.dev->pop_burst(chains, 4), 1);
+  EXPECT_TRUE(r.dev->broken());
+  EXPECT_EQ(r.dev->broken_reason(), QueueError::kAvailIdxJump) << r.dev->broken_detail();
 }
 
 TEST(SplitVirtqueueHostile, ReofferBeforeFlush) {
