@@ -76,7 +76,9 @@ for name in ("A", "B"):
         errors.append(f"{name}: RING_PACKED {(f >> 34) & 1}")
     if mode == "mrg0" and (f >> 15) & 1:
         errors.append(f"{name}: MRG_RXBUF negotiated with mrg_rxbuf=0")
-    if mode == "inorder" and not (f >> 35) & 1:
+    # packed: virtio-user offers IN_ORDER by default; Ferry then completes each tx burst
+    # with one used descriptor, which the driver must walk back through.
+    if mode in ("inorder", "packed") and not (f >> 35) & 1:
         errors.append(f"{name}: IN_ORDER not negotiated")
     if queues > 1 and not (f >> 22) & 1:
         errors.append(f"{name}: MQ not negotiated")
