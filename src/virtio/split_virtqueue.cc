@@ -119,14 +119,17 @@ void SplitVirtqueue::set_broken(QueueError reason, uint32_t where) {
                 to_string(reason), where, static_cast<unsigned>(last_avail_idx_));
 }
 
-QueueError SplitVirtqueue::walk(uint16_t head, DescChain* chain, uint32_t* where) {
+FERRY_ALWAYS_INLINE RawDesc SplitVirtqueue::desc_at(uint16_t idx) const {
+  return load_desc(desc_ + uint64_t{idx} * sizeof(RawDesc));
+}
+
+QueueError SplitVirtqueue::walk(uint16_t head, RawDesc d, DescChain* chain, uint32_t* where) {
   ChainBuilder builder(*mem_, chain);
   uint16_t idx = head;
   uint32_t steps = 0;
   for (;;) {
     *where = idx;
     if (FERRY_UNLIKELY(++steps > size_)) return QueueError::kChainTooLong;
-    RawDesc d = load_desc(desc_ + uint64_t{idx} * sizeof(RawDesc));
     uint16_t flags = d.a;
     if (FERRY_UNLIKELY(flags & VRING_DESC_F_INDIRECT)) {
       if (!indirect_) return QueueError::kIndirectNotNegotiated;
@@ -154,6 +157,7 @@ QueueError SplitVirtqueue::walk(uint16_t head, DescChain* chain, uint32_t* where
     if (!(flags & VRING_DESC_F_NEXT)) break;
     idx = d.b;
     if (FERRY_UNLIKELY(idx >= size_)) return QueueError::kDescIndexOutOfRange;
+    d = desc_at(idx);
   }
   chain->desc_count = static_cast<uint16_t>(steps);
   return QueueError::kNone;
@@ -174,7 +178,17 @@ FERRY_ALWAYS_INLINE PopStatus SplitVirtqueue::pop_avail(DescChain* chain) {
     return PopStatus::kBroken;
   }
   uint32_t where = head;
-  QueueError err = walk(head, chain, &where);
+  QueueError err;
+  RawDesc d = desc_at(head);
+  if (FERRY_LIKELY((d.a & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) == 0)) {
+    // A chain of one descriptor (DPDK's frames, Linux's receive buffers): walk()'s checks
+    // for one buffer, without its loop. The flags checked are the flags used.
+    ChainBuilder builder(*mem_, chain);
+    err = builder.add(d.addr, d.len, (d.a & VRING_DESC_F_WRITE) != 0);
+    chain->desc_count = 1;
+  } else {
+    err = walk(head, d, chain, &where);
+  }
   if (FERRY_UNLIKELY(err != QueueError::kNone)) {
     set_broken(err, where);
     return PopStatus::kBroken;
@@ -196,7 +210,7 @@ PopStatus SplitVirtqueue::pop_slow(DescChain* chain) {
     // A chain the previous device left inflight: still flagged, same counter.
     uint16_t head = resubmit_[resubmit_pos_];
     uint32_t where = head;
-    QueueError err = walk(head, chain, &where);
+    QueueError err = walk(head, desc_at(head), chain, &where);
     if (err != QueueError::kNone) {
       set_broken(err, where);
       return PopStatus::kBroken;

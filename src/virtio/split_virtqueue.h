@@ -44,6 +44,8 @@
 
 namespace ferry::virtio {
 
+struct RawDesc;  // chain_builder.h
+
 struct SplitVirtqueueConfig {
   uint16_t size = 0;        // power of two, <= 32768
   uint8_t* desc = nullptr;  // host pointers to the three areas (map_ring())
@@ -146,7 +148,9 @@ class SplitVirtqueue {
   PopStatus pop_slow(DescChain* chain);
   void attach_inflight(const SplitVirtqueueConfig& cfg);
   void publish_tracked();
-  QueueError walk(uint16_t head, DescChain* chain, uint32_t* where);
+  // Walks the chain whose first descriptor, at index head, the caller has loaded as d.
+  QueueError walk(uint16_t head, RawDesc d, DescChain* chain, uint32_t* where);
+  RawDesc desc_at(uint16_t idx) const;
   void write_used(uint16_t slot, uint32_t id, uint32_t len);
   void log_used(uint64_t offset, uint64_t len);
 

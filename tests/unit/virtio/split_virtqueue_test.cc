@@ -672,21 +672,25 @@ TEST(SplitVirtqueueHostile, IndirectLoopAndBadNext) {
 }
 
 TEST(SplitVirtqueueHostile, BufferOutsideMemory) {
-  for (uint64_t addr : {uint64_t{0}, TestMemory::kEnd, TestMemory::kEnd - 10, ~uint64_t{0} - 4}) {
-    SplitRig r;
-    r.drv->write_desc(0, addr, 64, 0, 0);
-    r.drv->push_head(0);
-    r.drv->publish();
-    r.expect_broken(QueueError::kBufferOutOfMemory);
+  for (bool burst : {false, true}) {
+    for (uint64_t addr : {uint64_t{0}, TestMemory::kEnd, TestMemory::kEnd - 10, ~uint64_t{0} - 4}) {
+      SplitRig r;
+      r.drv->write_desc(0, addr, 64, 0, 0);
+      r.drv->push_head(0);
+      r.drv->publish();
+      r.expect_broken(QueueError::kBufferOutOfMemory, burst);
+    }
   }
 }
 
 TEST(SplitVirtqueueHostile, ZeroLength) {
-  SplitRig r;
-  r.drv->write_desc(0, kData, 0, 0, 0);
-  r.drv->push_head(0);
-  r.drv->publish();
-  r.expect_broken(QueueError::kZeroLength);
+  for (bool burst : {false, true}) {
+    SplitRig r;
+    r.drv->write_desc(0, kData, 0, 0, 0);
+    r.drv->push_head(0);
+    r.drv->publish();
+    r.expect_broken(QueueError::kZeroLength, burst);
+  }
 }
 
 TEST(SplitVirtqueueHostile, ReadableAfterWritable) {
