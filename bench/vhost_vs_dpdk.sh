@@ -15,8 +15,16 @@
 # interleaved Ferry, DPDK, Ferry, DPDK ... (REPS each, default 5) and each run measures
 # SECONDS_PER_RUN seconds (default 4) after a 2 s warm-up, from the load's own counters
 # (the load's per-second rate of packets received in loop mode, sent in one-way mode, as
-# testpmd prints it every second). Prints the median and
-# min-max in Mpps and the ratio Ferry/DPDK of the medians per row.
+# testpmd prints it every second). Prints the median and min-max in Mpps and the ratio
+# Ferry/DPDK of the medians per row.
+#
+# It also prints how busy Ferry's worker was during the measured seconds: the median share
+# of its cycles spent in loop iterations that moved packets (its worker counters, read with
+# SIGUSR1 at both ends; Open vSwitch's pmd-stats-show reports the same "processing
+# cycles"). Well below 100% means Ferry had capacity to spare and the load core was the
+# bottleneck: the row then measures how the back-end's ring handling (completions,
+# notifications, the cache lines it shares with the driver) lets the load run, not how
+# many packets the back-end could move.
 # Environment: REPS, SECONDS_PER_RUN, ROWS (e.g. "loop-64-split-1 oneway-1500-packed-1").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +58,8 @@ samples() {
   grep -c 'Port statistics' "$1" 2>/dev/null || true
 }
 
-# run_once BACKEND MODE SIZE RING MRG -> prints Mpps (or "nan")
+# run_once BACKEND MODE SIZE RING MRG N -> prints "MPPS BUSY": the load's rate and, for
+# Ferry, the percentage of its worker's cycles that moved packets (either may be "nan")
 run_once() {
   local backend=$1 mode=$2 size=$3 ring=$4 mrg=$5 n=$6
   local a=$work/a.sock b=$work/b.sock be_pid load_pid
@@ -71,7 +80,7 @@ run_once() {
   pids+=("$be_pid")
   if ! wait_for 200 test -S "$b"; then
     stop_pid "$be_pid" 9 || true
-    echo nan
+    echo nan nan
     return
   fi
   local opts="queues=1,packed_vq=$([ "$ring" = packed ] && echo 1 || echo 0),mrg_rxbuf=$mrg"
@@ -87,14 +96,30 @@ run_once() {
   load_pid=$testpmd_pid
   pids+=("$load_pid")
   local need=$((warm + secs + 2))
-  wait_for $(((need + 30) * 10)) bash -c "[ \$(grep -c 'Port statistics' '$work/load.log') -ge $need ]" || true
+  blocks_at_least() {
+    wait_for $(((need + 30) * 10)) bash -c "[ \$(grep -c 'Port statistics' '$work/load.log') -ge $1 ]"
+  }
+  # Ferry's worker cycles at both ends of the measured seconds (SIGUSR1 prints them).
+  if [ "$backend" = ferry ] && blocks_at_least $((warm + 1)); then
+    kill -USR1 "$be_pid" 2>/dev/null || true
+    blocks_at_least $((need - 1)) && kill -USR1 "$be_pid" 2>/dev/null || true
+  fi
+  blocks_at_least $need || true
   stop_pid "$load_pid" INT || true
   if [ "$backend" = ferry ]; then stop_pid "$be_pid" TERM || true; else stop_pid "$be_pid" INT || true; fi
   rm -rf "/var/run/dpdk/$tag-be" "/var/run/dpdk/$tag-load"
-  python3 - "$work/load.log" "$mode" "$warm" <<'PY'
+  python3 - "$work/load.log" "$mode" "$warm" "$work/be.out" <<'PY'
 import re, sys
 text = open(sys.argv[1], errors="replace").read()
 mode, warm = sys.argv[2], int(sys.argv[3])
+# The share of Ferry's worker cycles spent in iterations that moved packets, during the
+# measured seconds.
+snaps = re.findall(r"worker cycles=(\d+) busy_cycles=(\d+)", open(sys.argv[4], errors="replace").read())
+busy = "nan"
+if len(snaps) >= 2:
+    (c0, b0), (c1, b1) = [(int(c), int(b)) for c, b in snaps[:2]]
+    if c1 > c0:
+        busy = f"{100 * (b1 - b0) / (c1 - c0):.0f}"
 # Only the periodic blocks: the summary printed at exit repeats the packet counts.
 text = text.split("Telling cores to stop")[0].split("Forward statistics")[0]
 blocks = text.split("Port statistics")[1:]
@@ -109,9 +134,9 @@ for b in blocks:
 # The first blocks are the warm-up; the last may cover a partial second.
 rates = rates[warm + 1:-1]
 if len(rates) < 2:
-    print("nan")
+    print("nan", busy)
 else:
-    print(f"{sum(rates) / len(rates) / 1e6:.3f}")
+    print(f"{sum(rates) / len(rates) / 1e6:.3f}", busy)
 PY
 }
 
@@ -136,9 +161,9 @@ for row in $rows; do
   for ((r = 0; r < reps; r++)); do
     for backend in ferry dpdk; do
       n=$((n + 1))
-      v=$(run_once "$backend" "$mode" "$size" "$ring" "$mrg" "$n")
-      echo "$row $backend $v" >>"$results"
-      echo "  $row $backend run $((r + 1)): $v Mpps"
+      read -r v busy < <(run_once "$backend" "$mode" "$size" "$ring" "$mrg" "$n")
+      echo "$row $backend $v $busy" >>"$results"
+      echo "  $row $backend run $((r + 1)): $v Mpps$([ "$busy" = nan ] || echo ", worker busy $busy%")"
     done
   done
 done
@@ -148,23 +173,27 @@ import statistics, sys
 data = {}
 order = []
 for line in open(sys.argv[1]):
-    row, backend, v = line.split()
+    row, backend, v, busy = line.split()
     if row not in data:
-        data[row] = {"ferry": [], "dpdk": []}
+        data[row] = {"ferry": [], "dpdk": [], "busy": []}
         order.append(row)
     if v != "nan":
         data[row][backend].append(float(v))
+    if busy != "nan":
+        data[row]["busy"].append(float(busy))
 def cell(vals):
     if not vals:
         return "n/a", None
     m = statistics.median(vals)
     return f"{m:6.3f} ({min(vals):.3f}-{max(vals):.3f})", m
 print()
-print(f"{'test':8} {'size':>5} {'ring':7} {'mrg':>3}  {'Ferry Mpps median (min-max)':28}  {'DPDK Mpps median (min-max)':28}  Ferry/DPDK")
+print(f"{'test':8} {'size':>5} {'ring':7} {'mrg':>3}  {'Ferry Mpps median (min-max)':28}  "
+      f"{'DPDK Mpps median (min-max)':28}  Ferry/DPDK  Ferry busy")
 for row in order:
     mode, size, ring, mrg = row.split("-")
     f, fm = cell(data[row]["ferry"])
     d, dm = cell(data[row]["dpdk"])
     ratio = f"{fm / dm:.2f}x" if fm and dm else "n/a"
-    print(f"{mode:8} {size:>5} {ring:7} {mrg:>3}  {f:28}  {d:28}  {ratio}")
+    busy = f"{statistics.median(data[row]['busy']):.0f}%" if data[row]["busy"] else "n/a"
+    print(f"{mode:8} {size:>5} {ring:7} {mrg:>3}  {f:28}  {d:28}  {ratio:10}  {busy}")
 PY
